@@ -1,0 +1,1 @@
+Console.WriteLine("Vec.Bench: see docs/benchmarks.md");
