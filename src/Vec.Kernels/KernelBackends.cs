@@ -1,4 +1,5 @@
 using Vec.Kernels.Internals;
+using Vec.Kernels.Internals.CpuSimd;
 
 namespace Vec.Kernels;
 

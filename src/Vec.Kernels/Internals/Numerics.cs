@@ -8,6 +8,7 @@ namespace Vec.Kernels.Internals;
 internal static class Numerics
 {
     /// <summary>True when any element is NaN or ±∞ (x·0 is NaN exactly for those, and NaN propagates through sums).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool ContainsNonFinite(ReadOnlySpan<float> values)
     {
         ref float p = ref MemoryMarshal.GetReference(values);
@@ -30,6 +31,7 @@ internal static class Numerics
     }
 
     /// <summary>True when any element is NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool ContainsNaN(ReadOnlySpan<float> values)
     {
         ref float p = ref MemoryMarshal.GetReference(values);
