@@ -204,6 +204,15 @@ internal sealed class CpuSimdKernels : KernelBackendBase
                 for (int rb = rb0; rb < rb1; rb++)
                 {
                     int row0 = rb * RowsPerBlock, rows = Math.Min(RowsPerBlock, m - row0);
+                    if (epilogue == Epilogue.InnerProduct && Width == 512 && rows == MicroKernels.Rows512 && cols == np * PackedPanels.Width)
+                    {
+                        // Full tile of plain inner products: the kernel stores straight into C (no tile, no copy).
+                        long panelStride = (long)d * PackedPanels.Width;
+                        float* aBlock = aPackedBase + (long)rb * d * RowsPerBlock, cBlock = c + (long)row0 * n + col0;
+                        for (int p = 0; p < np; p++)
+                            MicroKernels.Vector512Kernel12x32(aBlock, bBase + (long)(pb + p) * panelStride, d, cBlock + p * PackedPanels.Width, n);
+                        continue;
+                    }
                     ComputeTile(a + (long)row0 * d, aPackedBase + (long)rb * d * RowsPerBlock, rows,
                         bBase + (long)pb * d * PackedPanels.Width, np, d, tile, ldTile);
                     for (int r = 0; r < rows; r++)
@@ -281,21 +290,33 @@ internal sealed class CpuSimdKernels : KernelBackendBase
         if (mr == 1) return [];
         int blocks = (m + mr - 1) / mr;
         float[] packed = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, blocks * d * mr));
-        fixed (float* src = a, dst = packed)
+        int threads = ThreadsFor((long)m * d * 64, blocks);
+        fixed (float* pSrc = a, pDst = packed)
         {
-            for (int block = 0; block < blocks; block++)
+            nint srcAddr = (nint)pSrc, dstAddr = (nint)pDst;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {
-                float* blockDst = dst + (long)block * d * mr;
-                int rows = Math.Min(mr, m - block * mr);
-                if (rows < mr) new Span<float>(blockDst, d * mr).Clear();
-                for (int r = 0; r < rows; r++)
-                {
-                    float* row = src + (long)(block * mr + r) * d;
-                    for (int k = 0; k < d; k++) blockDst[k * mr + r] = row[k];
-                }
-            }
+                (int b0, int b1) = Partition.Range(blocks, threads, t);
+                PackRowBlockRange((float*)srcAddr, (float*)dstAddr, m, d, mr, b0, b1);
+            });
         }
         return packed;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void PackRowBlockRange(float* src, float* dst, int m, int d, int mr, int block0, int block1)
+    {
+        for (int block = block0; block < block1; block++)
+        {
+            float* blockDst = dst + (long)block * d * mr;
+            int rows = Math.Min(mr, m - block * mr);
+            if (rows < mr) new Span<float>(blockDst, d * mr).Clear();
+            for (int r = 0; r < rows; r++)
+            {
+                float* row = src + (long)(block * mr + r) * d;
+                for (int k = 0; k < d; k++) blockDst[k * mr + r] = row[k];
+            }
+        }
     }
 
     private static void ReturnPacked(float[] packed)
