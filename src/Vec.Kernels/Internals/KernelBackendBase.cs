@@ -120,15 +120,15 @@ internal abstract class KernelBackendBase : IVectorKernels
 
     protected abstract void SearchCore(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric, Span<int> indices, Span<float> scores, RowFilter? filter);
 
-    private void CheckPool(ReadOnlySpan<float> tokens, ReadOnlySpan<long> mask, int batch, int sequenceLength, int dimension, Span<float> destination)
+    private void CheckPool(ReadOnlySpan<float> tokenEmbeddings, ReadOnlySpan<long> attentionMask, int batch, int sequenceLength, int dimension, Span<float> destination)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(batch);
         ArgumentOutOfRangeException.ThrowIfNegative(sequenceLength);
         ArgumentOutOfRangeException.ThrowIfNegative(dimension);
-        CheckLength(tokens.Length, (long)batch * sequenceLength * dimension, nameof(tokens));
-        CheckLength(mask.Length, (long)batch * sequenceLength, nameof(mask));
+        CheckLength(tokenEmbeddings.Length, (long)batch * sequenceLength * dimension, nameof(tokenEmbeddings));
+        CheckLength(attentionMask.Length, (long)batch * sequenceLength, nameof(attentionMask));
         CheckLength(destination.Length, (long)batch * dimension, nameof(destination));
-        CheckFinite(tokens[..(batch * sequenceLength * dimension)], nameof(tokens));
+        CheckFinite(tokenEmbeddings[..(batch * sequenceLength * dimension)], nameof(tokenEmbeddings));
     }
 
     private static void CheckProduct(ReadOnlySpan<float> a, int m, ReadOnlySpan<float> b, int n, int dimension, Span<float> destination)
