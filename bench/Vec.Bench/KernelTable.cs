@@ -48,6 +48,7 @@ public static class KernelTable
         int threads = Environment.ProcessorCount;
         bool quick = false;
         string? json = null;
+        bool save = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -56,6 +57,7 @@ public static class KernelTable
                 case "--threads": threads = Cli.Positive(args, ref i); break;
                 case "--quick": quick = true; break;
                 case "--json": json = Cli.Value(args, ref i); break;
+                case "--save": save = true; break;
                 default: throw new ArgumentException($"unknown option '{args[i]}' for kernels", nameof(args));
             }
         }
@@ -86,6 +88,7 @@ public static class KernelTable
             MachineInfo.Current(threads, backends), peak, results);
         Console.WriteLine();
         Console.WriteLine(Markdown(report));
+        if (save) json ??= Cli.ResultsPath("kernels", quick);
         if (json is not null) Cli.WriteReport(json, report, Markdown(report));
         return 0;
     }
@@ -187,7 +190,7 @@ public static class KernelTable
     }
 
     private static string FormatRow(KernelResult r) =>
-        $"{r.Kernel,-28} {r.Shape,-22} {r.MedianMs,10:F3} ms {r.Value,9:F1} {r.Unit,-7} {r.PercentOfPeak,6:F1}%" +
+        $"{r.Kernel,-28} {r.Shape,-22} {r.MedianMs,10:F3} ms {Cli.Number(r.Value),9} {r.Unit,-7} {r.PercentOfPeak,6:F1}%" +
         (r.Target is null ? "" : $"  target {r.Target}: {(r.MeetsTarget == true ? "met" : "NOT met")}");
 
     /// <summary>The report as a markdown table.</summary>
@@ -205,7 +208,7 @@ public static class KernelTable
         sb.AppendLine("|---|---|---|---:|---:|---|---:|---|---|");
         foreach (var r in report.Results)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Backend} | {r.Kernel} | {r.Shape} | {r.MedianMs:F3} | {r.Value:F1} | {r.Unit} | {r.PercentOfPeak:F1} | {r.Target ?? ""} | {(r.MeetsTarget is null ? "" : r.MeetsTarget.Value ? "yes" : "no")} |"));
+                $"| {r.Backend} | {r.Kernel} | {r.Shape} | {r.MedianMs:F3} | {Cli.Number(r.Value)} | {r.Unit} | {r.PercentOfPeak:F1} | {r.Target ?? ""} | {(r.MeetsTarget is null ? "" : r.MeetsTarget.Value ? "yes" : "no")} |"));
         return sb.ToString();
     }
 }
@@ -227,6 +230,15 @@ public static class Cli
         return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x > 0
             ? x : throw new ArgumentException($"'{v}' is not a positive integer", nameof(args));
     }
+
+    /// <summary>A throughput with three significant digits for small values.</summary>
+    public static string Number(double value) =>
+        value.ToString(Math.Abs(value) >= 100 ? "F0" : Math.Abs(value) >= 1 ? "F1" : "F3", CultureInfo.InvariantCulture);
+
+    /// <summary>Default report path: <c>bench/results/&lt;cpu-slug&gt;/&lt;kind&gt;[-smoke]-&lt;UTC time&gt;.json</c>.</summary>
+    public static string ResultsPath(string kind, bool smoke) =>
+        Path.Combine(Data.RepoRoot(), "bench", "results", Data.CpuSlug(),
+            $"{kind}{(smoke ? "-smoke" : "")}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
 
     /// <summary>Writes <paramref name="report"/> as JSON to <paramref name="jsonPath"/> and the markdown next to it (same name, .md).</summary>
     public static void WriteReport<T>(string jsonPath, T report, string markdown)

@@ -7,12 +7,13 @@ namespace Vec.Bench;
 public static class Program
 {
     private const string Usage = """
-        usage: Vec.Bench kernels [--backend NAME]... [--threads N] [--quick] [--json FILE]
-               Vec.Bench search-compare [--backend NAME]... [--threads N] [--quick] [--json FILE] [--python PATH]
+        usage: Vec.Bench kernels [--backend NAME]... [--threads N] [--quick] [--json FILE | --save]
+               Vec.Bench search-compare [--backend NAME]... [--threads N] [--quick] [--json FILE | --save] [--python PATH]
                Vec.Bench bdn [BenchmarkDotNet args, e.g. --filter *Search*]
                Vec.Bench backends
         Default backends: every available one except scalar and ilgpu-cpu (allowed explicitly with --quick).
-        --json FILE also writes FILE with the extension .md (markdown table). See docs/benchmarks.md.
+        --json FILE also writes FILE with the extension .md (markdown table); --save picks
+        bench/results/<cpu-slug>/<mode>[-smoke]-<utc time>.json. See docs/benchmarks.md.
         """;
 
     /// <summary>Runs a mode; returns the process exit code.</summary>

@@ -62,6 +62,7 @@ public static class SearchCompare
         bool quick = false;
         string? json = null;
         string python = "/usr/bin/python3";
+        bool save = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -71,6 +72,7 @@ public static class SearchCompare
                 case "--quick": quick = true; break;
                 case "--json": json = Cli.Value(args, ref i); break;
                 case "--python": python = Cli.Value(args, ref i); break;
+                case "--save": save = true; break;
                 default: throw new ArgumentException($"unknown option '{args[i]}' for search-compare", nameof(args));
             }
         }
@@ -152,6 +154,7 @@ public static class SearchCompare
                 MachineInfo.Current(threads, backends), faissVersion, results);
             Console.WriteLine();
             Console.WriteLine(Markdown(report));
+            if (save) json ??= Cli.ResultsPath("search-compare", quick);
             if (json is not null) Cli.WriteReport(json, report, Markdown(report));
             return 0;
         }
