@@ -217,7 +217,12 @@ public static class KernelTable
 public static class Cli
 {
     /// <summary>JSON options for every report: indented, camelCase.</summary>
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>The value after option <c>args[i]</c>.</summary>
     public static string Value(string[] args, ref int i) =>
