@@ -1,1 +1,51 @@
-Console.WriteLine("Vec.Bench: see docs/benchmarks.md");
+using BenchmarkDotNet.Running;
+using Vec.Kernels;
+
+namespace Vec.Bench;
+
+/// <summary>Entry point: <c>kernels</c> (throughput table), <c>search-compare</c> (VecRec vs FAISS) and <c>bdn</c> (BenchmarkDotNet suites).</summary>
+public static class Program
+{
+    private const string Usage = """
+        usage: Vec.Bench kernels [--backend NAME]... [--threads N] [--quick] [--json FILE | --save]
+               Vec.Bench search-compare [--backend NAME]... [--threads N] [--quick] [--json FILE | --save] [--python PATH]
+               Vec.Bench bdn [BenchmarkDotNet args, e.g. --filter *Search*]
+               Vec.Bench backends
+        Default backends: every available one except scalar and ilgpu-cpu (allowed explicitly with --quick).
+        --json FILE also writes FILE with the extension .md (markdown table); --save picks
+        bench/results/<cpu-slug>/<mode>[-smoke]-<utc time>.json. See docs/benchmarks.md.
+        """;
+
+    /// <summary>Runs a mode; returns the process exit code.</summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 1 : 0;
+        }
+        try
+        {
+            switch (args[0])
+            {
+                case "kernels": return KernelTable.Run(args[1..]);
+                case "search-compare": return SearchCompare.Run(args[1..]);
+                case "bdn":
+                    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
+                    return 0;
+                case "backends":
+                    foreach (var b in KernelBackends.All)
+                        Console.WriteLine($"{b.Name,-12} {(b.IsAvailable ? "available" : "unavailable"),-12} {(Data.IsSlow(b.Name) ? "slow " : "")}{b.Description}");
+                    return 0;
+                default:
+                    Console.Error.WriteLine($"Vec.Bench: unknown mode '{args[0]}'\n{Usage}");
+                    return 2;
+            }
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"Vec.Bench: {e.Message}");
+            return 2;
+        }
+    }
+}
