@@ -13,11 +13,11 @@ namespace Vec.Kernels.Ilgpu;
 /// </summary>
 internal sealed class IlgpuBackend : KernelBackendBase
 {
-    /// <summary>Database rows scored per search step: the score tile is at most <see cref="SearchQueryBatch"/> x this.</summary>
-    internal const int SearchChunkRows = 8192;
+    /// <summary>Default of <see cref="SearchChunkRows"/>.</summary>
+    internal const int DefaultSearchChunkRows = 8192;
 
-    /// <summary>Queries per search batch (bounds the score tile and the running top-k buffer).</summary>
-    internal const int SearchQueryBatch = 1024;
+    /// <summary>Default of <see cref="SearchQueryBatch"/>.</summary>
+    internal const int DefaultSearchQueryBatch = 1024;
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;
@@ -70,6 +70,29 @@ internal sealed class IlgpuBackend : KernelBackendBase
         $"ILGPU {_accelerator.AcceleratorType} accelerator '{_accelerator.Name}' ({_accelerator.MaxNumThreadsPerGroup} threads/group)";
 
     public override int MaxK => DeviceKernels.MaxK;
+
+    /// <summary>Database rows scored per search step: the score tile on the device is at most
+    /// <see cref="SearchQueryBatch"/> x this. Settable for tests, which force several chunks on tiny databases.</summary>
+    internal int SearchChunkRows
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            field = value;
+        }
+    } = DefaultSearchChunkRows;
+
+    /// <summary>Queries per search batch (bounds the score tile and the running top-k buffer). Settable for tests.</summary>
+    internal int SearchQueryBatch
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            field = value;
+        }
+    } = DefaultSearchQueryBatch;
 
     // ------------------------------------------------------------------ pooling and normalisation
 
