@@ -31,6 +31,11 @@ internal static class DeviceKernels
     /// <summary>Threads per group of the selection kernel (also the number of histogram bins).</summary>
     public const int SelectThreads = 256;
 
+    /// <summary>Partial sums of the histogram scan in <see cref="Select"/>.</summary>
+    private const int ScanParts = 32;
+
+    private const int BinsPerPart = SelectThreads / ScanParts;
+
     /// <summary>Largest k of the selection kernel: its winners are sorted in shared memory (32 KB of codes).</summary>
     public const int MaxK = 4096;
 
@@ -235,6 +240,7 @@ internal static class DeviceKernels
         int row = Grid.IdxX;
         int tid = Group.IdxX;
         var hist = SharedMemory.Allocate<int>(SelectThreads);
+        var parts = SharedMemory.Allocate<int>(ScanParts);
         var codes = SharedMemory.Allocate<ulong>(MaxK);
         var state = SharedMemory.Allocate<ulong>(2); // [0] prefix of the k-th code, [1] inclusive limit of the winners
         var counters = SharedMemory.Allocate<int>(4); // [0] still needed, [1] done, [2] gathered, [3] valid candidates
@@ -273,14 +279,29 @@ internal static class DeviceKernels
                         Atomic.Add(ref hist[(int)((code >> shift) & 0xFF)], 1);
                 }
                 Group.Barrier();
+                // Two-level scan: 32 threads sum 8 bins each, then one thread walks 32 partial sums and 8 bins.
+                if (tid < ScanParts)
+                {
+                    int sum = 0;
+                    for (int bin = tid * BinsPerPart; bin < (tid + 1) * BinsPerPart; bin++) sum += hist[bin];
+                    parts[tid] = sum;
+                }
+                Group.Barrier();
                 if (tid == 0)
                 {
                     int need = counters[0];
-                    int below = 0, digit = 0;
-                    for (int bin = 0; bin < SelectThreads; bin++)
+                    int below = 0, part = 0;
+                    for (; part < ScanParts - 1; part++)
                     {
-                        int h = hist[bin];
-                        if (below + h >= need) { digit = bin; break; }
+                        int p = parts[part];
+                        if (below + p >= need) break;
+                        below += p;
+                    }
+                    int digit = part * BinsPerPart;
+                    for (; digit < (part + 1) * BinsPerPart - 1; digit++)
+                    {
+                        int h = hist[digit];
+                        if (below + h >= need) break;
                         below += h;
                     }
                     need -= below;
