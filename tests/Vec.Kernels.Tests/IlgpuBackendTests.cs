@@ -153,6 +153,28 @@ public class IlgpuBackendTests(IlgpuCpuFixture fixture) : IClassFixture<IlgpuCpu
     }
 
     [Fact]
+    public void TopKOfAllEqualScoresTakesTheLowestIndices()
+    {
+        // Every key byte ties, so the radix passes must go on into the index bytes.
+        float[] scores = Enumerable.Repeat(-2.5f, 2 * 300).ToArray();
+        scores[300 + 299] = -1f; // row 1: one better score, at the end
+        var ids = new int[2 * 7];
+        var vals = new float[2 * 7];
+        _gpu.TopK(scores, 2, 300, 7, TopKOrder.Largest, ids, vals);
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6, 299, 0, 1, 2, 3, 4, 5], ids);
+        Assert.Equal(-1f, vals[7]);
+        Assert.All(vals.Where((_, i) => i != 7), v => Assert.Equal(-2.5f, v));
+    }
+
+    [Fact]
+    public void RejectsKAboveMaxKAndProbesCudaWithoutThrowing()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => _gpu.TopK(new float[4], 1, 4, 4097, TopKOrder.Largest, new int[4097], new float[4097]));
+        bool exists = Vec.Kernels.Ilgpu.IlgpuBackend.CudaDeviceExists();
+        Assert.Equal(exists, KernelBackends.All.Single(b => b.Name == "ilgpu-cuda").IsAvailable);
+    }
+
+    [Fact]
     public void TopKOf4096From5000()
     {
         int columns = 5000, k = 4096;
