@@ -11,5 +11,10 @@ internal static class IlgpuKernels
     /// <summary>Name of the CUDA backend.</summary>
     public const string CudaName = "ilgpu-cuda";
 
-    internal static IReadOnlyList<BackendRegistration> Registrations { get; } = [];
+    internal static IReadOnlyList<BackendRegistration> Registrations { get; } =
+    [
+        new(CudaName, "ILGPU kernels on the first CUDA GPU", IlgpuBackend.CudaDeviceExists, _ => IlgpuBackend.CreateCuda(CudaName)),
+        new(CpuSimulatorName, "ILGPU kernels on ILGPU's CPU thread simulator (about 10^5 x slower; tiny inputs only)", () => true,
+            _ => IlgpuBackend.CreateCpuSimulator(CpuSimulatorName)),
+    ];
 }
