@@ -95,7 +95,7 @@ internal static class DeviceKernels
     /// L2 norm of each row, one group of <see cref="NormThreads"/> per row: a shared-memory max-abs reduction gives a
     /// scale, then a reduction of the squares of the scaled values (so neither underflow nor overflow loses the norm).
     /// </summary>
-    public static void RowNorms(ArrayView<float> rows, int dimension, ArrayView<float> norms)
+    public static void RowNorms(ArrayView<float> rows, int dimension, int squared, ArrayView<float> norms)
     {
         int row = Grid.IdxX;
         int tid = Group.IdxX;
@@ -117,10 +117,10 @@ internal static class DeviceKernels
         float sum = 0f;
         if (scale > 0f)
         {
-            float inv = 1f / scale;
+            // Divide rather than multiply by 1/scale: for a subnormal scale the reciprocal overflows to infinity.
             for (int j = tid; j < dimension; j += NormThreads)
             {
-                float v = rows[start + j] * inv;
+                float v = squared != 0 ? rows[start + j] : rows[start + j] / scale;
                 sum += v * v;
             }
         }
@@ -131,7 +131,7 @@ internal static class DeviceKernels
             if (tid < s) red[tid] += red[tid + s];
             Group.Barrier();
         }
-        if (tid == 0) norms[row] = scale > 0f ? scale * MathF.Sqrt(red[0]) : 0f;
+        if (tid == 0) norms[row] = squared != 0 ? red[0] : scale > 0f ? scale * MathF.Sqrt(red[0]) : 0f;
     }
 
     /// <summary><c>destination[i] = source[i] / norm(row of i)</c>, zero rows stay zero; the views may be the same memory.</summary>
@@ -219,7 +219,7 @@ internal static class DeviceKernels
             float cos = denominator > 0f && denominator <= float.MaxValue ? dot / denominator : dot / na / nb;
             return Math.Min(1f, Math.Max(-1f, cos));
         }
-        float d2 = na * na + nb * nb - 2f * dot;
+        float d2 = na + nb - 2f * dot; // the L2 epilogue gets squared norms (exact sums of squares, not squared roots)
         return d2 > 0f ? d2 : 0f;
     }
 

@@ -26,7 +26,7 @@ internal sealed class IlgpuBackend : KernelBackendBase
     private readonly MemoryBuffer1D<ulong, Stride1D.Dense> _dummyCodes;
 
     private readonly Action<Index1D, ArrayView<float>, ArrayView<long>, int, int, int, ArrayView<float>> _pool;
-    private readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>> _rowNorms;
+    private readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>> _rowNorms;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, ArrayView<float>> _scaleRows;
     private readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>, int, int, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<float>> _product;
     private readonly Action<KernelConfig, ArrayView<ulong>, int, ArrayView<float>, int, int, int, int, ArrayView<ulong>, int, int, ArrayView<ulong>> _select;
@@ -48,7 +48,7 @@ internal sealed class IlgpuBackend : KernelBackendBase
         try
         {
             _pool = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<long>, int, int, int, ArrayView<float>>(DeviceKernels.Pool);
-            _rowNorms = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>>(DeviceKernels.RowNorms);
+            _rowNorms = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(DeviceKernels.RowNorms);
             _scaleRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(DeviceKernels.ScaleRows);
             _product = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, int, int, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<float>>(DeviceKernels.Product);
             _select = accelerator.LoadStreamKernel<ArrayView<ulong>, int, ArrayView<float>, int, int, int, int, ArrayView<ulong>, int, int, ArrayView<ulong>>(DeviceKernels.Select);
@@ -132,12 +132,14 @@ internal sealed class IlgpuBackend : KernelBackendBase
         }
     }
 
-    private void LaunchRowNorms(ArrayView<float> rows, int count, int dimension, ArrayView<float> norms)
+    /// <summary>Row L2 norms, or with <paramref name="squared"/> plain sums of squares (what the L2 epilogue needs: squaring a
+    /// rounded root would break exact ties).</summary>
+    private void LaunchRowNorms(ArrayView<float> rows, int count, int dimension, ArrayView<float> norms, bool squared = false)
     {
         if (count <= 0) return;
         if (rows.Length < (long)count * dimension || norms.Length < count)
             throw new ArgumentException("Row-norm views are shorter than the launch needs.", nameof(rows));
-        _rowNorms(new KernelConfig(count, DeviceKernels.NormThreads), rows, dimension, norms);
+        _rowNorms(new KernelConfig(count, DeviceKernels.NormThreads), rows, dimension, squared ? 1 : 0, norms);
     }
 
     // ------------------------------------------------------------------ products
@@ -168,8 +170,9 @@ internal sealed class IlgpuBackend : KernelBackendBase
                 {
                     na = _accelerator.Allocate1D<float>(m);
                     nb = _accelerator.Allocate1D<float>(n);
-                    LaunchRowNorms(da.View, m, dimension, na.View);
-                    LaunchRowNorms(db.View, n, dimension, nb.View);
+                    bool squared = epilogue == DeviceKernels.EpilogueSquaredL2;
+                    LaunchRowNorms(da.View, m, dimension, na.View, squared);
+                    LaunchRowNorms(db.View, n, dimension, nb.View, squared);
                     aNorms = na.View;
                     bNorms = nb.View;
                 }
@@ -253,18 +256,21 @@ internal sealed class IlgpuBackend : KernelBackendBase
             ThrowIfDisposed();
             var data = count * dimension == 0 ? _accelerator.Allocate1D<float>(1) : Upload(vectors[..(count * dimension)]);
             var norms = _accelerator.Allocate1D<float>(Math.Max(count, 1));
+            var squaredNorms = _accelerator.Allocate1D<float>(Math.Max(count, 1));
             try
             {
                 LaunchRowNorms(data.View, count, dimension, norms.View);
+                LaunchRowNorms(data.View, count, dimension, squaredNorms.View, squared: true);
                 _accelerator.Synchronize();
             }
             catch
             {
                 data.Dispose();
                 norms.Dispose();
+                squaredNorms.Dispose();
                 throw;
             }
-            return new IlgpuDatabase(this, data, norms, count, dimension);
+            return new IlgpuDatabase(this, data, norms, squaredNorms, count, dimension);
         }
     }
 
@@ -297,7 +303,9 @@ internal sealed class IlgpuBackend : KernelBackendBase
             ObjectDisposedException.ThrowIf(db.IsDisposed, db);
             using var q = Upload(queries[..(queryCount * d)], minLength: 1);
             using var qNorms = _accelerator.Allocate1D<float>(queryCount);
-            if (epilogue != DeviceKernels.EpilogueInnerProduct) LaunchRowNorms(q.View, queryCount, d, qNorms.View);
+            if (epilogue != DeviceKernels.EpilogueInnerProduct)
+                LaunchRowNorms(q.View, queryCount, d, qNorms.View, squared: epilogue == DeviceKernels.EpilogueSquaredL2);
+            var dbNorms = epilogue == DeviceKernels.EpilogueSquaredL2 ? db.SquaredNorms.View : db.Norms.View;
             using var bits = filter is null ? null : Upload<ulong>(filter.BitsArray);
             using var tile = _accelerator.Allocate1D<float>((long)batch * chunk);
             using var running = _accelerator.Allocate1D<ulong>((long)batch * k);
@@ -313,7 +321,7 @@ internal sealed class IlgpuBackend : KernelBackendBase
                 for (int c0 = 0; c0 < n; c0 += chunk)
                 {
                     int cols = Math.Min(chunk, n - c0);
-                    LaunchProduct(qView, qc, db.Data.View, c0, cols, d, tile.View, cols, epilogue, qnView, db.Norms.View);
+                    LaunchProduct(qView, qc, db.Data.View, c0, cols, d, tile.View, cols, epilogue, qnView, dbNorms);
                     LaunchSelect(qc, running.View, c0 == 0 ? 0 : k, tile.View, cols, cols, c0, smallest, filterView, bits is not null, k, running.View);
                 }
                 LaunchDecode(running.View, qc, k, smallest, _dummyFloats.View, 0, fromScores: false, ids.View, vals.View);
@@ -356,13 +364,16 @@ internal sealed class IlgpuBackend : KernelBackendBase
         }
     }
 
-    /// <summary>A database resident in device memory: the rows and their L2 norms (for the cosine and L2 epilogues).</summary>
-    private sealed class IlgpuDatabase(IlgpuBackend owner, MemoryBuffer1D<float, Stride1D.Dense> data, MemoryBuffer1D<float, Stride1D.Dense> norms, int count, int dimension)
+    /// <summary>A database resident in device memory: the rows, their L2 norms (cosine) and sums of squares (L2).</summary>
+    private sealed class IlgpuDatabase(IlgpuBackend owner, MemoryBuffer1D<float, Stride1D.Dense> data, MemoryBuffer1D<float, Stride1D.Dense> norms,
+        MemoryBuffer1D<float, Stride1D.Dense> squaredNorms, int count, int dimension)
         : VectorDatabase(owner, count, dimension)
     {
         public MemoryBuffer1D<float, Stride1D.Dense> Data { get; } = data;
 
         public MemoryBuffer1D<float, Stride1D.Dense> Norms { get; } = norms;
+
+        public MemoryBuffer1D<float, Stride1D.Dense> SquaredNorms { get; } = squaredNorms;
 
         protected override void Dispose(bool disposing)
         {
@@ -372,6 +383,7 @@ internal sealed class IlgpuBackend : KernelBackendBase
                 if (owner._disposed) return; // the accelerator already freed its buffers
                 Data.Dispose();
                 Norms.Dispose();
+                SquaredNorms.Dispose();
             }
         }
     }
