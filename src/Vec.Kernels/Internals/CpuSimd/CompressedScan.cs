@@ -1,0 +1,201 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace Vec.Kernels.Internals.CpuSimd;
+
+/// <summary>
+/// Search over compressed storage (<see cref="CompressedRows"/>). Single queries are bound by memory bandwidth, so small
+/// batches scan the 2- or 1-byte rows instead of the float32 panels: every thread scans a contiguous share of the panels
+/// with a call-free kernel (<see cref="CompressedKernels"/>) and keeps, per query, a heap of the best candidates by
+/// approximate ranking key (threshold-filtered as in the exact search). The merged candidates are then re-scored exactly
+/// from the float32 panels, and the exact top-k with exact scores is returned. Larger batches are compute-bound and take
+/// the exact float32 path, which the database keeps.
+/// </summary>
+internal sealed partial class CpuSimdKernels
+{
+    /// <summary>Batches with fewer queries than this scan compressed rows; larger ones run the exact float32 search
+    /// (the register-blocked kernel then reuses each panel load across 12 queries).</summary>
+    internal const int CompressedScanMaxQueries = 8;
+
+    /// <summary>Candidates re-scored beyond k even when k·factor is small.</summary>
+    internal const int MinimumExtraCandidates = 32;
+
+    /// <summary>Default candidates per result: half precision ranks almost exactly, 8-bit codes need a wider net.</summary>
+    internal static int DefaultRescoreFactor(VectorStorage storage) => storage == VectorStorage.Int8 ? 8 : 4;
+
+    /// <summary>Bytes of compressed panels scanned per query before moving on (a share of L2), so a small batch reuses them.</summary>
+    private const int CompressedBlockBytes = 256 * 1024;
+
+    protected override VectorDatabase CreateDatabaseCore(ReadOnlySpan<float> vectors, int count, int dimension, VectorStorage storage) =>
+        new SimdDatabase(this, vectors, count, dimension, _maxThreads, storage);
+
+    protected override unsafe void SearchCore(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric,
+        Span<int> indices, Span<float> scores, RowFilter? filter, int rescoreFactor)
+    {
+        var db = (SimdDatabase)database;
+        CompressedRows? rows = db.Compressed;
+        if (rows is null || queryCount == 0 || queryCount >= CompressedScanMaxQueries || db.Count == 0 || db.Dimension == 0)
+        {
+            SearchCore(database, queries, queryCount, k, metric, indices, scores, filter);
+            return;
+        }
+
+        int n = db.Count, d = db.Dimension, m = queryCount;
+        int factor = rescoreFactor == 0 ? DefaultRescoreFactor(rows.Storage) : rescoreFactor;
+        int allowed = filter?.AllowedCount ?? n;
+        int candidates = (int)Math.Clamp(Math.Max((long)k * factor, (long)k + MinimumExtraCandidates), 1, Math.Max(allowed, 1));
+        (float[] alpha, float[] beta) = db.Transform(metric);
+        ulong[]? filterBits = filter?.BitsArray;
+
+        // Pre-scale the queries for the codes: Int8 folds the steps into the query and the offsets into a per-query bias.
+        float[] scaled = System.Buffers.ArrayPool<float>.Shared.Rent(m * d);
+        float[] bias = new float[m];
+        float outScale = rows.Storage == VectorStorage.Float16 ? rows.Scale : 1f;
+        for (int q = 0; q < m; q++)
+        {
+            var query = queries.Slice(q * d, d);
+            var dst = scaled.AsSpan(q * d, d);
+            if (rows.Storage == VectorStorage.Int8)
+            {
+                TensorPrimitives.Multiply(query, rows.Step, dst);
+                double b = 0;
+                for (int j = 0; j < d; j++) b += (double)query[j] * rows.Min[j];
+                bias[q] = (float)b;
+            }
+            else
+            {
+                query.CopyTo(dst);
+            }
+        }
+
+        int threads = ThreadsFor((long)m * n * d, rows.Panels / 4);
+        var heaps = new ulong[threads][];
+        try
+        {
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                ulong[] heap = System.Buffers.ArrayPool<ulong>.Shared.Rent(m * candidates);
+                heap.AsSpan(0, m * candidates).Fill(RankCode.Sentinel);
+                heaps[t] = heap;
+                (int p0, int p1) = Partition.Range(rows.Panels, threads, t);
+                CompressedWorker(scaled, bias, outScale, m, rows, n, p0, p1, alpha, beta, filterBits, heap, candidates);
+            });
+            Rescore(db, queries, m, k, metric, heaps, candidates, indices, scores);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(scaled);
+            foreach (ulong[]? heap in heaps)
+                if (heap is not null) System.Buffers.ArrayPool<ulong>.Shared.Return(heap);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void CompressedWorker(float[] scaled, float[] bias, float outScale, int m, CompressedRows rows, int n, int p0, int p1,
+        float[] alpha, float[] beta, ulong[]? filterBits, ulong[] heap, int candidates)
+    {
+        const int panelRows = CompressedRows.PanelRows;
+        int d = rows.Dim;
+        long panelBytes = rows.PanelBytes;
+        int panelsPerBlock = (int)Math.Clamp(CompressedBlockBytes / panelBytes, 1, 64);
+        bool half = rows.Storage == VectorStorage.Float16;
+        int kernel = Width == 512 && Avx512F.IsSupported ? 512 : Width >= 256 && Avx2.IsSupported && Fma.IsSupported ? 256 : 0;
+        float* tile = stackalloc float[panelRows];
+        fixed (float* pq = scaled, pAlpha = alpha, pBeta = beta)
+        fixed (byte* codes = rows.Codes)
+        fixed (ulong* pHeap = heap, pBits = filterBits)
+        {
+            for (int pb = p0; pb < p1; pb += panelsPerBlock)
+            {
+                int pe = Math.Min(p1, pb + panelsPerBlock);
+                for (int q = 0; q < m; q++)
+                {
+                    float* query = pq + (long)q * d;
+                    ulong* queryHeap = pHeap + (long)q * candidates;
+                    for (int p = pb; p < pe; p++)
+                    {
+                        // A panel's 64 rows are exactly one filter word.
+                        if (pBits != null && pBits[p] == 0) continue;
+                        byte* panel = codes + p * panelBytes;
+                        switch (kernel)
+                        {
+                            case 512 when half: CompressedKernels.HalfVector512(query, (ushort*)panel, d, outScale, bias[q], tile); break;
+                            case 512: CompressedKernels.Int8Vector512(query, panel, d, outScale, bias[q], tile); break;
+                            case 256 when half: CompressedKernels.HalfVector256(query, (ushort*)panel, d, outScale, bias[q], tile); break;
+                            case 256: CompressedKernels.Int8Vector256(query, panel, d, outScale, bias[q], tile); break;
+                            default: CompressedKernels.Scalar(rows.Storage, query, panel, d, outScale, bias[q], tile); break;
+                        }
+                        ScanTileRow(tile, panelRows, p * panelRows, n, pAlpha, pBeta, pBits, queryHeap, candidates, Width);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Merges the per-thread candidate heaps of each query, re-scores the best <paramref name="candidates"/> exactly
+    /// from the float32 panels (double accumulation) and writes the exact top-k, mapped to the metric's scores.</summary>
+    private static unsafe void Rescore(SimdDatabase db, ReadOnlySpan<float> queries, int m, int k, Metric metric, ulong[][] heaps, int candidates,
+        Span<int> indices, Span<float> scores)
+    {
+        int d = db.Dimension, threads = heaps.Length;
+        (float[] alpha, float[] beta) = db.Transform(metric);
+        ulong[] merged = new ulong[threads * candidates];
+        ulong[] exact = new ulong[candidates];
+        float missing = metric.Order().MissingScore();
+        fixed (float* panels = db.Packed.Data)
+        {
+            for (int q = 0; q < m; q++)
+            {
+                for (int t = 0; t < threads; t++) heaps[t].AsSpan(q * candidates, candidates).CopyTo(merged.AsSpan(t * candidates, candidates));
+                merged.AsSpan().Sort();
+                var query = queries.Slice(q * d, d);
+                int count = 0;
+                while (count < candidates && merged[count] != RankCode.Sentinel)
+                {
+                    int id = RankCode.Index(merged[count]);
+                    float s = (float)ExactDot(query, panels + (long)(id / PackedPanels.Width) * d * PackedPanels.Width + id % PackedPanels.Width);
+                    exact[count++] = RankCode.Encode(MathF.FusedMultiplyAdd(s, alpha[id], beta[id]), id);
+                }
+                exact.AsSpan(0, count).Sort();
+                float queryFactor = metric switch
+                {
+                    Metric.Cosine => InverseNorm(query),
+                    Metric.L2 => TensorPrimitives.SumOfSquares(query),
+                    _ => 1f,
+                };
+                for (int i = 0; i < k; i++)
+                {
+                    if (i >= count)
+                    {
+                        indices[q * k + i] = -1;
+                        scores[q * k + i] = missing;
+                        continue;
+                    }
+                    float key = RankCode.Key(exact[i]);
+                    indices[q * k + i] = RankCode.Index(exact[i]);
+                    scores[q * k + i] = metric switch
+                    {
+                        Metric.Cosine => Math.Clamp(key * queryFactor, -1f, 1f),
+                        Metric.L2 => Math.Max(0f, queryFactor - key),
+                        _ => key,
+                    };
+                }
+            }
+        }
+    }
+
+    /// <summary>q·x for a row read from its packed panel (element k at stride 32), accumulated in double.</summary>
+    private static unsafe double ExactDot(ReadOnlySpan<float> query, float* row)
+    {
+        double s0 = 0, s1 = 0;
+        int j = 0;
+        for (; j + 2 <= query.Length; j += 2)
+        {
+            s0 += (double)query[j] * row[(long)j * PackedPanels.Width];
+            s1 += (double)query[j + 1] * row[(long)(j + 1) * PackedPanels.Width];
+        }
+        if (j < query.Length) s0 += (double)query[j] * row[(long)j * PackedPanels.Width];
+        return s0 + s1;
+    }
+}
