@@ -1,0 +1,312 @@
+using Vec.Kernels;
+using Xunit;
+
+namespace Vec.Kernels.Tests;
+
+/// <summary>Compressed database storage (<see cref="VectorStorage"/>) with exact re-scoring.</summary>
+public class CompressedStorageTests
+{
+    public static TheoryData<string> SimdBackends()
+    {
+        var data = new TheoryData<string>();
+        foreach (var b in KernelBackends.Available)
+            if (b.Name.StartsWith("simd", StringComparison.Ordinal)) data.Add(b.Name);
+        return data;
+    }
+
+    public static TheoryData<string, VectorStorage> SimdBackendsAndStorages()
+    {
+        var data = new TheoryData<string, VectorStorage>();
+        foreach (var b in KernelBackends.Available)
+            if (b.Name.StartsWith("simd", StringComparison.Ordinal))
+            {
+                data.Add(b.Name, VectorStorage.Float16);
+                data.Add(b.Name, VectorStorage.Int8);
+            }
+        return data;
+    }
+
+    [Fact]
+    public void UnknownStorageIsRejectedByEveryBackend()
+    {
+        float[] x = Data.Clustered(10, 8, seed: 1);
+        foreach (var b in KernelBackends.Available.Where(b => !b.IsGpu))
+        {
+            using var kernels = KernelBackends.Create(b.Name);
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => kernels.CreateDatabase(x, 10, 8, (VectorStorage)7));
+            Assert.Equal("storage", e.ParamName);
+        }
+    }
+
+    [Fact]
+    public void NegativeRescoreFactorIsRejectedByEveryBackend()
+    {
+        float[] x = Data.Clustered(10, 8, seed: 2);
+        foreach (var b in KernelBackends.Available.Where(b => !b.IsGpu))
+        {
+            using var kernels = KernelBackends.Create(b.Name);
+            using var db = kernels.CreateDatabase(x, 10, 8, VectorStorage.Int8);
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+                kernels.Search(db, x.AsSpan(0, 8), 1, 3, Metric.Cosine, new int[3], new float[3], rescoreFactor: -1));
+            Assert.Equal("rescoreFactor", e.ParamName);
+        }
+    }
+
+    [Fact]
+    public void ScalarBackendStoresFloat32AndSaysSo()
+    {
+        using var kernels = KernelBackends.Create("scalar");
+        using var db = kernels.CreateDatabase(Data.Clustered(10, 8, seed: 3), 10, 8, VectorStorage.Int8);
+        Assert.Equal(VectorStorage.Float32, db.Storage);
+    }
+
+    [Theory]
+    [MemberData(nameof(SimdBackendsAndStorages))]
+    public void SimdBackendReportsTheStorage(string backend, VectorStorage storage)
+    {
+        using var kernels = KernelBackends.Create(backend);
+        using var db = kernels.CreateDatabase(Data.Clustered(10, 8, seed: 4), 10, 8, storage);
+        Assert.Equal(storage, db.Storage);
+        using var plain = kernels.CreateDatabase(Data.Clustered(10, 8, seed: 4), 10, 8);
+        Assert.Equal(VectorStorage.Float32, plain.Storage);
+    }
+
+    /// <summary>With enough candidates to re-score every allowed row, compressed search is exact search: compared with the
+    /// scalar reference for every metric, with and without a filter, on an odd dimension and a partial last panel.</summary>
+    [Theory]
+    [MemberData(nameof(SimdBackendsAndStorages))]
+    public void FullRescoringEqualsTheReferenceForEveryMetricAndFilter(string backend, VectorStorage storage)
+    {
+        const int n = 300, d = 37, m = 3, k = 12;
+        float[] x = Data.Gaussian(n * d, seed: 5, scale: 3f);
+        float[] q = Data.Gaussian(m * d, seed: 6, scale: 2f);
+        using var kernels = KernelBackends.Create(backend);
+        using var reference = KernelBackends.Create("scalar");
+        using var db = kernels.CreateDatabase(x, n, d, storage);
+        using var refDb = reference.CreateDatabase(x, n, d);
+        var filter = RowFilter.FromPredicate(n, r => r % 3 != 1 && r < 250);
+        foreach (Metric metric in new[] { Metric.InnerProduct, Metric.Cosine, Metric.L2 })
+            foreach (RowFilter? f in new[] { null, filter })
+            {
+                var (ids, scores) = Search(kernels, db, q, m, k, metric, f, rescoreFactor: n);
+                var (refIds, refScores) = Search(reference, refDb, q, m, k, metric, f, rescoreFactor: 0);
+                AssertSameRanking(refIds, refScores, ids, scores, $"{metric} filter={f is not null}");
+                if (f is not null) Assert.All(ids, id => Assert.True(f.IsAllowed(id), $"row {id} is filtered out"));
+            }
+    }
+
+    /// <summary>Default factor: returned scores are the exact scores of the returned rows, for every metric and a filter.</summary>
+    [Theory]
+    [MemberData(nameof(SimdBackendsAndStorages))]
+    public void ReturnedScoresAreExact(string backend, VectorStorage storage)
+    {
+        const int n = 2000, d = 48, m = 5, k = 10;
+        float[] x = Data.Clustered(n, d, seed: 7);
+        float[] q = Data.Clustered(m, d, seed: 8);
+        using var kernels = KernelBackends.Create(backend);
+        using var db = kernels.CreateDatabase(x, n, d, storage);
+        var filter = RowFilter.FromPredicate(n, r => r % 2 == 0);
+        foreach (Metric metric in new[] { Metric.InnerProduct, Metric.Cosine, Metric.L2 })
+            foreach (RowFilter? f in new[] { null, filter })
+            {
+                var (ids, scores) = Search(kernels, db, q, m, k, metric, f, rescoreFactor: 0);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < k; j++)
+                    {
+                        int id = ids[i * k + j];
+                        Assert.InRange(id, 0, n - 1);
+                        if (f is not null) Assert.True(f.IsAllowed(id));
+                        double exact = Data.Score(metric, q.AsSpan(i * d, d), x.AsSpan(id * d, d));
+                        Assert.True(Math.Abs(scores[i * k + j] - exact) <= 1e-5 * Math.Max(1, Math.Abs(exact)),
+                            $"{metric}: row {id} scored {scores[i * k + j]}, exact {exact}");
+                        if (j > 0)
+                        {
+                            float prev = scores[i * k + j - 1], cur = scores[i * k + j];
+                            Assert.True(metric == Metric.L2 ? prev <= cur : prev >= cur, "results are not best first");
+                        }
+                    }
+            }
+    }
+
+    /// <summary>Recall@10 against exact float32 search with the default factor on a 20k x 128 normalised set of low
+    /// intrinsic dimension (the case compressed storage is for), single queries and small batches.</summary>
+    [Theory]
+    [MemberData(nameof(SimdBackendsAndStorages))]
+    public void DefaultFactorRecallAtTenIsAtLeast99Percent(string backend, VectorStorage storage)
+    {
+        const int n = 20_000, d = 128, m = 40, k = 10;
+        float[] x = Data.Clustered(n, d, seed: 9);
+        float[] q = Data.Clustered(m, d, seed: 10);
+        using var kernels = KernelBackends.Create(backend);
+        using var exactDb = kernels.CreateDatabase(x, n, d);
+        using var db = kernels.CreateDatabase(x, n, d, storage);
+        foreach (Metric metric in new[] { Metric.Cosine, Metric.L2 })
+        {
+            int hits = 0, queries = 0;
+            for (int i = 0, batch = 1; i < m; i += batch, batch = batch == 1 ? 4 : 1)
+            {
+                var qs = q.AsSpan(i * d, batch * d).ToArray();
+                var (exactIds, _) = Search(kernels, exactDb, qs, batch, k, metric, null, 0);
+                var (ids, _) = Search(kernels, db, qs, batch, k, metric, null, 0);
+                for (int b = 0; b < batch; b++)
+                    hits += ids.AsSpan(b * k, k).ToArray().Intersect(exactIds.AsSpan(b * k, k).ToArray()).Count();
+                queries += batch;
+            }
+            double recall = hits / (double)(queries * k);
+            Assert.True(recall >= 0.99, $"{storage} {metric}: recall@10 = {recall:F4}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SimdBackendsAndStorages))]
+    public void KLargerThanTheCandidatesIsPadded(string backend, VectorStorage storage)
+    {
+        const int n = 10, d = 16, k = 15;
+        float[] x = Data.Clustered(n, d, seed: 11);
+        float[] q = Data.Clustered(1, d, seed: 12);
+        using var kernels = KernelBackends.Create(backend);
+        using var db = kernels.CreateDatabase(x, n, d, storage);
+        foreach (Metric metric in new[] { Metric.InnerProduct, Metric.Cosine, Metric.L2 })
+        {
+            var (ids, scores) = Search(kernels, db, q, 1, k, metric, null, 0);
+            Assert.Equal(Enumerable.Range(0, n).ToArray(), ids.Take(n).Order().ToArray());
+            Assert.All(ids.Skip(n), id => Assert.Equal(-1, id));
+            Assert.All(scores.Skip(n), s => Assert.Equal(metric.Order().MissingScore(), s));
+
+            var filter = RowFilter.Allow([2, 5, 7], n);
+            (ids, scores) = Search(kernels, db, q, 1, k, metric, filter, 1);
+            Assert.Equal(new[] { 2, 5, 7 }, ids.Take(3).Order().ToArray());
+            Assert.All(ids.Skip(3), id => Assert.Equal(-1, id));
+            Assert.All(scores.Skip(3), s => Assert.Equal(metric.Order().MissingScore(), s));
+
+            (ids, _) = Search(kernels, db, q, 1, k, metric, RowFilter.Allow([], n), 0);
+            Assert.All(ids, id => Assert.Equal(-1, id));
+        }
+    }
+
+    /// <summary>Batches of 8 or more queries run the exact float32 search, bit for bit.</summary>
+    [Theory]
+    [MemberData(nameof(SimdBackendsAndStorages))]
+    public void LargeBatchesEqualExactSearchExactly(string backend, VectorStorage storage)
+    {
+        const int n = 3000, d = 64, m = 9, k = 10;
+        float[] x = Data.Clustered(n, d, seed: 13);
+        float[] q = Data.Clustered(m, d, seed: 14);
+        using var kernels = KernelBackends.Create(backend);
+        using var exactDb = kernels.CreateDatabase(x, n, d);
+        using var db = kernels.CreateDatabase(x, n, d, storage);
+        var filter = RowFilter.FromPredicate(n, r => r % 5 != 0);
+        foreach (Metric metric in new[] { Metric.InnerProduct, Metric.Cosine, Metric.L2 })
+        {
+            var (exactIds, exactScores) = Search(kernels, exactDb, q, m, k, metric, filter, 0);
+            var (ids, scores) = Search(kernels, db, q, m, k, metric, filter, 0);
+            Assert.Equal(exactIds, ids);
+            Assert.Equal(exactScores, scores);
+        }
+    }
+
+    /// <summary>Float16 keeps values beyond half's range (by a power-of-two scale) and tiny values (flushed to zero, then
+    /// re-scored exactly).</summary>
+    [Theory]
+    [MemberData(nameof(SimdBackends))]
+    public void Float16HandlesLargeAndTinyMagnitudes(string backend)
+    {
+        const int n = 200, d = 20, k = 5;
+        using var kernels = KernelBackends.Create(backend);
+        using var reference = KernelBackends.Create("scalar");
+        foreach (float scale in new[] { 1e6f, 1e-6f })
+        {
+            float[] x = Data.Gaussian(n * d, seed: 15, scale: scale);
+            float[] q = Data.Gaussian(d, seed: 16, scale: 1f);
+            using var db = kernels.CreateDatabase(x, n, d, VectorStorage.Float16);
+            using var refDb = reference.CreateDatabase(x, n, d);
+            var (ids, scores) = Search(kernels, db, q, 1, k, Metric.InnerProduct, null, 8);
+            var (refIds, refScores) = Search(reference, refDb, q, 1, k, Metric.InnerProduct, null, 0);
+            AssertSameRanking(refIds, refScores, ids, scores, $"scale {scale}");
+        }
+    }
+
+    private static (int[] Ids, float[] Scores) Search(IVectorKernels kernels, VectorDatabase db, float[] queries, int m, int k, Metric metric,
+        RowFilter? filter, int rescoreFactor)
+    {
+        var ids = new int[m * k];
+        var scores = new float[m * k];
+        kernels.Search(db, queries, m, k, metric, ids, scores, filter, rescoreFactor);
+        return (ids, scores);
+    }
+
+    /// <summary>Same scores (within rounding) and the same ids in the same order, except where reference scores tie.</summary>
+    private static void AssertSameRanking(int[] refIds, float[] refScores, int[] ids, float[] scores, string what)
+    {
+        Assert.Equal(refIds.Length, ids.Length);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            float tolerance = 1e-5f * Math.Max(1f, Math.Abs(refScores[i]));
+            Assert.True(Math.Abs(refScores[i] - scores[i]) <= tolerance || (float.IsInfinity(refScores[i]) && refScores[i] == scores[i]),
+                $"{what}: slot {i} scored {scores[i]}, reference {refScores[i]}");
+            bool tie = (i > 0 && Math.Abs(refScores[i] - refScores[i - 1]) <= tolerance)
+                || (i + 1 < ids.Length && Math.Abs(refScores[i] - refScores[i + 1]) <= tolerance);
+            Assert.True(ids[i] == refIds[i] || tie, $"{what}: slot {i} has row {ids[i]}, reference {refIds[i]}");
+        }
+    }
+
+    private static class Data
+    {
+        public static float[] Gaussian(int length, int seed, float scale)
+        {
+            var rng = new Random(seed);
+            var x = new float[length];
+            for (int i = 0; i < length; i++) x[i] = (float)(Normal(rng) * scale);
+            return x;
+        }
+
+        /// <summary>Normalised rows of intrinsic dimension 16: a latent Gaussian times a fixed random projection, plus noise.</summary>
+        public static float[] Clustered(int n, int d, int seed)
+        {
+            const int latent = 16;
+            var projection = new Random(12345);
+            var p = new double[latent * d];
+            for (int i = 0; i < p.Length; i++) p[i] = Normal(projection) / Math.Sqrt(latent);
+            var rng = new Random(seed);
+            var x = new float[n * d];
+            var z = new double[latent];
+            for (int r = 0; r < n; r++)
+            {
+                for (int l = 0; l < latent; l++) z[l] = Normal(rng);
+                double norm = 0;
+                for (int j = 0; j < d; j++)
+                {
+                    double v = 0.1 * Normal(rng);
+                    for (int l = 0; l < latent; l++) v += z[l] * p[l * d + j];
+                    x[r * d + j] = (float)v;
+                    norm += v * v;
+                }
+                float inv = (float)(1 / Math.Sqrt(norm));
+                for (int j = 0; j < d; j++) x[r * d + j] *= inv;
+            }
+            return x;
+        }
+
+        public static double Score(Metric metric, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        {
+            double dot = 0, na = 0, nb = 0, l2 = 0;
+            for (int i = 0; i < a.Length; i++)
+            {
+                dot += (double)a[i] * b[i];
+                na += (double)a[i] * a[i];
+                nb += (double)b[i] * b[i];
+                double t = (double)a[i] - b[i];
+                l2 += t * t;
+            }
+            return metric switch
+            {
+                Metric.InnerProduct => dot,
+                Metric.Cosine => na == 0 || nb == 0 ? 0 : dot / Math.Sqrt(na * nb),
+                _ => l2,
+            };
+        }
+
+        private static double Normal(Random rng) =>
+            Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+    }
+}
