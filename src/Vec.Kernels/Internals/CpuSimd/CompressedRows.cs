@@ -13,6 +13,9 @@ namespace Vec.Kernels.Internals.CpuSimd;
 /// <item><see cref="VectorStorage.Int8"/>: per-dimension affine codes like FAISS SQ8, <c>x_k ≈ Min[k] + Step[k]·c</c>, c in [0, 255].
 /// A scan computes <c>q·x ≈ Σ q_k·Min[k] + Σ (q_k·Step[k])·c_k</c>: a float dot of a pre-scaled query with widened codes.</item>
 /// </list>
+/// With <see cref="Interleaved"/> (Int8 for the VNNI kernel), dimensions go in groups of four: code (k, j) of a panel sits at
+/// <c>(k / 4) * 256 + j * 4 + k % 4</c>, so one 32-byte load feeds <c>vpdpbusd</c> four dimensions of eight rows; the dimension is
+/// padded to a multiple of four with zero codes.
 /// The array lives on the pinned object heap, so kernels take raw pointers without pinning.
 /// </summary>
 internal sealed class CompressedRows
@@ -25,14 +28,15 @@ internal sealed class CompressedRows
     /// <summary>Largest magnitude stored without rescaling (half's range ends at 65504).</summary>
     private const float HalfHeadroom = 32768f;
 
-    private CompressedRows(VectorStorage storage, int rows, int dim)
+    private CompressedRows(VectorStorage storage, int rows, int dim, bool interleaved)
     {
         Storage = storage;
         Rows = rows;
         Dim = dim;
+        Interleaved = interleaved;
         Panels = (rows + PanelRows - 1) / PanelRows;
         BytesPerElement = storage == VectorStorage.Float16 ? 2 : 1;
-        Codes = GC.AllocateUninitializedArray<byte>(Math.Max(1, Panels * dim * PanelRows * BytesPerElement), pinned: true);
+        Codes = GC.AllocateUninitializedArray<byte>((int)Math.Max(1, Panels * PanelBytes), pinned: true);
         Min = [];
         Step = [];
     }
@@ -47,8 +51,14 @@ internal sealed class CompressedRows
 
     public int BytesPerElement { get; }
 
-    /// <summary>Bytes of one panel (64 rows x <see cref="Dim"/> elements).</summary>
-    public long PanelBytes => (long)Dim * PanelRows * BytesPerElement;
+    /// <summary>Int8 codes in groups of four dimensions per row (the VNNI layout).</summary>
+    public bool Interleaved { get; }
+
+    /// <summary>Dimension groups of four (interleaved layout).</summary>
+    public int Groups => (Dim + 3) / 4;
+
+    /// <summary>Bytes of one panel (64 rows x <see cref="Dim"/> elements, padded to whole groups when interleaved).</summary>
+    public long PanelBytes => (long)(Interleaved ? Groups * 4 : Dim) * PanelRows * BytesPerElement;
 
     public byte[] Codes { get; }
 
@@ -62,11 +72,17 @@ internal sealed class CompressedRows
     public float Scale { get; private set; } = 1f;
 
     /// <summary>Compresses [rows x dim] <paramref name="source"/> into <paramref name="storage"/> (Float16 or Int8).</summary>
-    public static CompressedRows Create(ReadOnlySpan<float> source, int rows, int dim, VectorStorage storage, int maxThreads)
+    /// <param name="source">Row-major [rows x dim] values.</param>
+    /// <param name="rows">Rows to compress.</param>
+    /// <param name="dim">Columns.</param>
+    /// <param name="storage">Float16 or Int8.</param>
+    /// <param name="maxThreads">Threads the encoding may use.</param>
+    /// <param name="interleaved">Int8 only: the VNNI layout (groups of four dimensions).</param>
+    public static CompressedRows Create(ReadOnlySpan<float> source, int rows, int dim, VectorStorage storage, int maxThreads, bool interleaved = false)
     {
         if (storage is not (VectorStorage.Float16 or VectorStorage.Int8))
             throw new ArgumentOutOfRangeException(nameof(storage), storage, "Only Float16 and Int8 are compressed storages.");
-        var result = new CompressedRows(storage, rows, dim);
+        var result = new CompressedRows(storage, rows, dim, interleaved && storage == VectorStorage.Int8);
         if (result.Panels == 0 || dim == 0) return result;
         if (storage == VectorStorage.Int8) result.FitInt8(source);
         else result.FitFloat16(source);
@@ -121,8 +137,20 @@ internal sealed class CompressedRows
         {
             byte* dst = codesBase + panel * PanelBytes;
             int rows = Math.Min(PanelRows, Rows - panel * PanelRows);
-            if (rows < PanelRows) new Span<byte>(dst, (int)PanelBytes).Clear();
-            if (Storage == VectorStorage.Int8)
+            if (rows < PanelRows || (Interleaved && Dim % 4 != 0)) new Span<byte>(dst, (int)PanelBytes).Clear();
+            if (Interleaved)
+            {
+                fixed (float* min = Min, step = Step)
+                {
+                    for (int j = 0; j < rows; j++)
+                    {
+                        float* s = src + (long)(panel * PanelRows + j) * Dim;
+                        for (int k = 0; k < Dim; k++)
+                            dst[(k >> 2) * (4 * PanelRows) + j * 4 + (k & 3)] = EncodeInt8(s[k], min[k], step[k]);
+                    }
+                }
+            }
+            else if (Storage == VectorStorage.Int8)
             {
                 fixed (float* min = Min, step = Step)
                 {

@@ -27,8 +27,15 @@ internal sealed partial class CpuSimdKernels
     /// <summary>Bytes of compressed panels scanned per query before moving on (a share of L2), so a small batch reuses them.</summary>
     private const int CompressedBlockBytes = 256 * 1024;
 
+    /// <summary>Int8 databases use the AVX-VNNI kernel (interleaved layout, int8-quantised query) when the CPU has it and the
+    /// width is at least 256; false forces the float-widening kernels (for tests and measurements).</summary>
+    internal bool PreferVnni { get; set; } = true;
+
+    private bool UseVnni(VectorStorage storage) => storage == VectorStorage.Int8 && Width >= 256 && AvxVnni.IsSupported && PreferVnni;
+
     protected override VectorDatabase CreateDatabaseCore(ReadOnlySpan<float> vectors, int count, int dimension, VectorStorage storage) =>
-        new SimdDatabase(this, vectors, count, dimension, _maxThreads, storage);
+        new SimdDatabase(this, vectors, count, dimension, _maxThreads,
+            storage == VectorStorage.Float32 ? null : CompressedRows.Create(vectors, count, dimension, storage, _maxThreads, UseVnni(storage)));
 
     protected override unsafe void SearchCore(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric,
         Span<int> indices, Span<float> scores, RowFilter? filter, int rescoreFactor)
@@ -48,24 +55,30 @@ internal sealed partial class CpuSimdKernels
         (float[] alpha, float[] beta) = db.Transform(metric);
         ulong[]? filterBits = filter?.BitsArray;
 
-        // Pre-scale the queries for the codes: Int8 folds the steps into the query and the offsets into a per-query bias.
-        float[] scaled = System.Buffers.ArrayPool<float>.Shared.Rent(m * d);
-        float[] bias = new float[m];
-        float outScale = rows.Storage == VectorStorage.Float16 ? rows.Scale : 1f;
+        // Pre-scale the queries for the codes: Int8 folds the steps into the query and the offsets into a per-query bias;
+        // the VNNI layout further quantises the scaled query to int8 (per-query scale).
+        int stride = rows.Interleaved ? rows.Groups * 4 : d;
+        float[] scaled = System.Buffers.ArrayPool<float>.Shared.Rent(m * stride);
+        sbyte[] quantised = rows.Interleaved ? new sbyte[m * stride] : [];
+        float[] bias = new float[m], outScale = new float[m];
         for (int q = 0; q < m; q++)
         {
             var query = queries.Slice(q * d, d);
-            var dst = scaled.AsSpan(q * d, d);
+            var dst = scaled.AsSpan(q * stride, stride);
+            outScale[q] = 1f;
             if (rows.Storage == VectorStorage.Int8)
             {
-                TensorPrimitives.Multiply(query, rows.Step, dst);
+                dst.Clear();
+                TensorPrimitives.Multiply(query, rows.Step, dst[..d]);
                 double b = 0;
                 for (int j = 0; j < d; j++) b += (double)query[j] * rows.Min[j];
+                if (rows.Interleaved) b += QuantiseQuery(dst, quantised.AsSpan(q * stride, stride), out outScale[q]);
                 bias[q] = (float)b;
             }
             else
             {
                 query.CopyTo(dst);
+                outScale[q] = rows.Scale;
             }
         }
 
@@ -79,7 +92,7 @@ internal sealed partial class CpuSimdKernels
                 heap.AsSpan(0, m * candidates).Fill(RankCode.Sentinel);
                 heaps[t] = heap;
                 (int p0, int p1) = Partition.Range(rows.Panels, threads, t);
-                CompressedWorker(scaled, bias, outScale, m, rows, n, p0, p1, alpha, beta, filterBits, heap, candidates);
+                CompressedWorker(scaled, quantised, stride, bias, outScale, m, rows, n, p0, p1, alpha, beta, filterBits, heap, candidates);
             });
             Rescore(db, queries, m, k, metric, heaps, candidates, indices, scores);
         }
@@ -92,7 +105,7 @@ internal sealed partial class CpuSimdKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void CompressedWorker(float[] scaled, float[] bias, float outScale, int m, CompressedRows rows, int n, int p0, int p1,
+    private unsafe void CompressedWorker(float[] scaled, sbyte[] quantised, int stride, float[] bias, float[] outScale, int m, CompressedRows rows, int n, int p0, int p1,
         float[] alpha, float[] beta, ulong[]? filterBits, ulong[] heap, int candidates)
     {
         const int panelRows = CompressedRows.PanelRows;
@@ -100,9 +113,10 @@ internal sealed partial class CpuSimdKernels
         long panelBytes = rows.PanelBytes;
         int panelsPerBlock = (int)Math.Clamp(CompressedBlockBytes / panelBytes, 1, 64);
         bool half = rows.Storage == VectorStorage.Float16;
-        int kernel = Width == 512 && Avx512F.IsSupported ? 512 : Width >= 256 && Avx2.IsSupported && Fma.IsSupported ? 256 : 0;
+        int kernel = rows.Interleaved ? 1 : Width == 512 && Avx512F.IsSupported ? 512 : Width >= 256 && Avx2.IsSupported && Fma.IsSupported ? 256 : 0;
         float* tile = stackalloc float[panelRows];
         fixed (float* pq = scaled, pAlpha = alpha, pBeta = beta)
+        fixed (sbyte* pqq = quantised)
         fixed (byte* codes = rows.Codes)
         fixed (ulong* pHeap = heap, pBits = filterBits)
         {
@@ -111,7 +125,9 @@ internal sealed partial class CpuSimdKernels
                 int pe = Math.Min(p1, pb + panelsPerBlock);
                 for (int q = 0; q < m; q++)
                 {
-                    float* query = pq + (long)q * d;
+                    float* query = pq + (long)q * stride;
+                    sbyte* queryBytes = pqq + (long)q * stride;
+                    float scale = outScale[q], offset = bias[q];
                     ulong* queryHeap = pHeap + (long)q * candidates;
                     for (int p = pb; p < pe; p++)
                     {
@@ -120,17 +136,40 @@ internal sealed partial class CpuSimdKernels
                         byte* panel = codes + p * panelBytes;
                         switch (kernel)
                         {
-                            case 512 when half: CompressedKernels.HalfVector512(query, (ushort*)panel, d, outScale, bias[q], tile); break;
-                            case 512: CompressedKernels.Int8Vector512(query, panel, d, outScale, bias[q], tile); break;
-                            case 256 when half: CompressedKernels.HalfVector256(query, (ushort*)panel, d, outScale, bias[q], tile); break;
-                            case 256: CompressedKernels.Int8Vector256(query, panel, d, outScale, bias[q], tile); break;
-                            default: CompressedKernels.Scalar(rows.Storage, query, panel, d, outScale, bias[q], tile); break;
+                            case 1: CompressedKernels.Int8Vnni256(queryBytes, panel, rows.Groups, scale, offset, tile); break;
+                            case 512 when half: CompressedKernels.HalfVector512(query, (ushort*)panel, d, scale, offset, tile); break;
+                            case 512: CompressedKernels.Int8Vector512(query, panel, d, scale, offset, tile); break;
+                            case 256 when half: CompressedKernels.HalfVector256(query, (ushort*)panel, d, scale, offset, tile); break;
+                            case 256: CompressedKernels.Int8Vector256(query, panel, d, scale, offset, tile); break;
+                            default: CompressedKernels.Scalar(rows.Storage, query, panel, d, scale, offset, tile); break;
                         }
                         ScanTileRow(tile, panelRows, p * panelRows, n, pAlpha, pBeta, pBits, queryHeap, candidates, Width);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Quantises a scaled query to int8 for the VNNI kernel: <c>qq = round(q'/scale)</c> with scale = max|q'|/127. Returns the
+    /// bias correction <c>128·Σ (q' - scale·qq)</c>: codes sit around 128, so the query's rounding error times 128 is the same
+    /// for every row and is removed exactly, leaving only the error times <c>(c - 128)</c>.
+    /// </summary>
+    private static double QuantiseQuery(ReadOnlySpan<float> scaled, Span<sbyte> quantised, out float scale)
+    {
+        float max = TensorPrimitives.MaxMagnitude(scaled);
+        max = Math.Abs(max);
+        scale = max > 0 ? max / 127f : 0f;
+        float inverse = max > 0 ? 127f / max : 0f;
+        double correction = 0;
+        for (int j = 0; j < scaled.Length; j++)
+        {
+            float v = MathF.Round(scaled[j] * inverse);
+            sbyte qq = (sbyte)Math.Clamp(v, -127f, 127f);
+            quantised[j] = qq;
+            correction += (double)scaled[j] - (double)scale * qq;
+        }
+        return 128 * correction;
     }
 
     /// <summary>Merges the per-thread candidate heaps of each query, re-scores the best <paramref name="candidates"/> exactly

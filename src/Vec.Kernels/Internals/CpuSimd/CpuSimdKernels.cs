@@ -590,11 +590,11 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
         private readonly float[] _ones, _zeros, _twos, _invNorms, _negSquaredNorms;
 
         public SimdDatabase(CpuSimdKernels owner, ReadOnlySpan<float> vectors, int count, int dimension, int maxThreads,
-            VectorStorage storage = VectorStorage.Float32)
-            : base(owner, count, dimension, storage)
+            CompressedRows? compressed = null)
+            : base(owner, count, dimension, compressed?.Storage ?? VectorStorage.Float32)
         {
             Packed = new PackedPanels(vectors, count, dimension, maxThreads);
-            if (storage != VectorStorage.Float32) Compressed = CompressedRows.Create(vectors, count, dimension, storage, maxThreads);
+            Compressed = compressed;
             int padded = Math.Max(1, Packed.Panels * PackedPanels.Width);
             _ones = NewPinned(padded, 1f);
             _zeros = NewPinned(padded, 0f);
