@@ -14,16 +14,26 @@ public class CompressedStorageTests
         return data;
     }
 
-    public static TheoryData<string, VectorStorage> SimdBackendsAndStorages()
+    /// <summary>Every SIMD backend with each compressed storage; Int8 both with the AVX-VNNI kernel (where the CPU has it)
+    /// and forced to the float-widening kernels.</summary>
+    public static TheoryData<string, VectorStorage, bool> SimdBackendsAndStorages()
     {
-        var data = new TheoryData<string, VectorStorage>();
+        var data = new TheoryData<string, VectorStorage, bool>();
         foreach (var b in KernelBackends.Available)
             if (b.Name.StartsWith("simd", StringComparison.Ordinal))
             {
-                data.Add(b.Name, VectorStorage.Float16);
-                data.Add(b.Name, VectorStorage.Int8);
+                data.Add(b.Name, VectorStorage.Float16, true);
+                data.Add(b.Name, VectorStorage.Int8, true);
+                data.Add(b.Name, VectorStorage.Int8, false);
             }
         return data;
+    }
+
+    private static IVectorKernels Create(string backend, bool vnni)
+    {
+        var kernels = KernelBackends.Create(backend);
+        if (kernels is Vec.Kernels.Internals.CpuSimd.CpuSimdKernels simd) simd.PreferVnni = vnni;
+        return kernels;
     }
 
     [Fact]
@@ -62,9 +72,9 @@ public class CompressedStorageTests
 
     [Theory]
     [MemberData(nameof(SimdBackendsAndStorages))]
-    public void SimdBackendReportsTheStorage(string backend, VectorStorage storage)
+    public void SimdBackendReportsTheStorage(string backend, VectorStorage storage, bool vnni)
     {
-        using var kernels = KernelBackends.Create(backend);
+        using var kernels = Create(backend, vnni);
         using var db = kernels.CreateDatabase(Data.Clustered(10, 8, seed: 4), 10, 8, storage);
         Assert.Equal(storage, db.Storage);
         using var plain = kernels.CreateDatabase(Data.Clustered(10, 8, seed: 4), 10, 8);
@@ -75,12 +85,12 @@ public class CompressedStorageTests
     /// scalar reference for every metric, with and without a filter, on an odd dimension and a partial last panel.</summary>
     [Theory]
     [MemberData(nameof(SimdBackendsAndStorages))]
-    public void FullRescoringEqualsTheReferenceForEveryMetricAndFilter(string backend, VectorStorage storage)
+    public void FullRescoringEqualsTheReferenceForEveryMetricAndFilter(string backend, VectorStorage storage, bool vnni)
     {
         const int n = 300, d = 37, m = 3, k = 12;
         float[] x = Data.Gaussian(n * d, seed: 5, scale: 3f);
         float[] q = Data.Gaussian(m * d, seed: 6, scale: 2f);
-        using var kernels = KernelBackends.Create(backend);
+        using var kernels = Create(backend, vnni);
         using var reference = KernelBackends.Create("scalar");
         using var db = kernels.CreateDatabase(x, n, d, storage);
         using var refDb = reference.CreateDatabase(x, n, d);
@@ -98,12 +108,12 @@ public class CompressedStorageTests
     /// <summary>Default factor: returned scores are the exact scores of the returned rows, for every metric and a filter.</summary>
     [Theory]
     [MemberData(nameof(SimdBackendsAndStorages))]
-    public void ReturnedScoresAreExact(string backend, VectorStorage storage)
+    public void ReturnedScoresAreExact(string backend, VectorStorage storage, bool vnni)
     {
         const int n = 2000, d = 48, m = 5, k = 10;
         float[] x = Data.Clustered(n, d, seed: 7);
         float[] q = Data.Clustered(m, d, seed: 8);
-        using var kernels = KernelBackends.Create(backend);
+        using var kernels = Create(backend, vnni);
         using var db = kernels.CreateDatabase(x, n, d, storage);
         var filter = RowFilter.FromPredicate(n, r => r % 2 == 0);
         foreach (Metric metric in new[] { Metric.InnerProduct, Metric.Cosine, Metric.L2 })
@@ -132,12 +142,12 @@ public class CompressedStorageTests
     /// intrinsic dimension (the case compressed storage is for), single queries and small batches.</summary>
     [Theory]
     [MemberData(nameof(SimdBackendsAndStorages))]
-    public void DefaultFactorRecallAtTenIsAtLeast99Percent(string backend, VectorStorage storage)
+    public void DefaultFactorRecallAtTenIsAtLeast99Percent(string backend, VectorStorage storage, bool vnni)
     {
         const int n = 20_000, d = 128, m = 40, k = 10;
         float[] x = Data.Clustered(n, d, seed: 9);
         float[] q = Data.Clustered(m, d, seed: 10);
-        using var kernels = KernelBackends.Create(backend);
+        using var kernels = Create(backend, vnni);
         using var exactDb = kernels.CreateDatabase(x, n, d);
         using var db = kernels.CreateDatabase(x, n, d, storage);
         foreach (Metric metric in new[] { Metric.Cosine, Metric.L2 })
@@ -159,12 +169,12 @@ public class CompressedStorageTests
 
     [Theory]
     [MemberData(nameof(SimdBackendsAndStorages))]
-    public void KLargerThanTheCandidatesIsPadded(string backend, VectorStorage storage)
+    public void KLargerThanTheCandidatesIsPadded(string backend, VectorStorage storage, bool vnni)
     {
         const int n = 10, d = 16, k = 15;
         float[] x = Data.Clustered(n, d, seed: 11);
         float[] q = Data.Clustered(1, d, seed: 12);
-        using var kernels = KernelBackends.Create(backend);
+        using var kernels = Create(backend, vnni);
         using var db = kernels.CreateDatabase(x, n, d, storage);
         foreach (Metric metric in new[] { Metric.InnerProduct, Metric.Cosine, Metric.L2 })
         {
@@ -187,12 +197,12 @@ public class CompressedStorageTests
     /// <summary>Batches of 8 or more queries run the exact float32 search, bit for bit.</summary>
     [Theory]
     [MemberData(nameof(SimdBackendsAndStorages))]
-    public void LargeBatchesEqualExactSearchExactly(string backend, VectorStorage storage)
+    public void LargeBatchesEqualExactSearchExactly(string backend, VectorStorage storage, bool vnni)
     {
         const int n = 3000, d = 64, m = 9, k = 10;
         float[] x = Data.Clustered(n, d, seed: 13);
         float[] q = Data.Clustered(m, d, seed: 14);
-        using var kernels = KernelBackends.Create(backend);
+        using var kernels = Create(backend, vnni);
         using var exactDb = kernels.CreateDatabase(x, n, d);
         using var db = kernels.CreateDatabase(x, n, d, storage);
         var filter = RowFilter.FromPredicate(n, r => r % 5 != 0);

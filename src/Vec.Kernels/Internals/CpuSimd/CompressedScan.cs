@@ -172,69 +172,100 @@ internal sealed partial class CpuSimdKernels
         return 128 * correction;
     }
 
+    /// <summary>Below this many re-scoring multiply-adds (each a strided panel read) re-scoring stays on one thread.</summary>
+    private const int ParallelRescoreWork = 1 << 14;
+
     /// <summary>Merges the per-thread candidate heaps of each query, re-scores the best <paramref name="candidates"/> exactly
-    /// from the float32 panels (double accumulation) and writes the exact top-k, mapped to the metric's scores.</summary>
-    private static unsafe void Rescore(SimdDatabase db, ReadOnlySpan<float> queries, int m, int k, Metric metric, ulong[][] heaps, int candidates,
+    /// from the float32 panels (double accumulation; on all threads when there is enough work) and writes the exact top-k,
+    /// mapped to the metric's scores.</summary>
+    private unsafe void Rescore(SimdDatabase db, ReadOnlySpan<float> queries, int m, int k, Metric metric, ulong[][] heaps, int candidates,
         Span<int> indices, Span<float> scores)
     {
         int d = db.Dimension, threads = heaps.Length;
         (float[] alpha, float[] beta) = db.Transform(metric);
         ulong[] merged = new ulong[threads * candidates];
-        ulong[] exact = new ulong[candidates];
-        float missing = metric.Order().MissingScore();
-        fixed (float* panels = db.Packed.Data)
+        ulong[] exact = new ulong[m * candidates];
+        int[] counts = new int[m];
+        int total = 0;
+        for (int q = 0; q < m; q++)
         {
-            for (int q = 0; q < m; q++)
+            for (int t = 0; t < threads; t++) heaps[t].AsSpan(q * candidates, candidates).CopyTo(merged.AsSpan(t * candidates, candidates));
+            merged.AsSpan().Sort();
+            int count = 0;
+            while (count < candidates && merged[count] != RankCode.Sentinel)
             {
-                for (int t = 0; t < threads; t++) heaps[t].AsSpan(q * candidates, candidates).CopyTo(merged.AsSpan(t * candidates, candidates));
-                merged.AsSpan().Sort();
-                var query = queries.Slice(q * d, d);
-                int count = 0;
-                while (count < candidates && merged[count] != RankCode.Sentinel)
+                exact[q * candidates + count] = merged[count];
+                count++;
+            }
+            counts[q] = count;
+            total += count;
+        }
+
+        fixed (float* pq = queries)
+        {
+            nint qAddr = (nint)pq;
+            int workers = (long)total * d < ParallelRescoreWork ? 1 : Math.Min(_maxThreads, Math.Max(1, total / 8));
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+            {
+                (int e0, int e1) = Partition.Range(m * candidates, workers, w);
+                fixed (float* panels = db.Packed.Data)
                 {
-                    int id = RankCode.Index(merged[count]);
-                    float s = (float)ExactDot(query, panels + (long)(id / PackedPanels.Width) * d * PackedPanels.Width + id % PackedPanels.Width);
-                    exact[count++] = RankCode.Encode(MathF.FusedMultiplyAdd(s, alpha[id], beta[id]), id);
-                }
-                exact.AsSpan(0, count).Sort();
-                float queryFactor = metric switch
-                {
-                    Metric.Cosine => InverseNorm(query),
-                    Metric.L2 => TensorPrimitives.SumOfSquares(query),
-                    _ => 1f,
-                };
-                for (int i = 0; i < k; i++)
-                {
-                    if (i >= count)
+                    for (int e = e0; e < e1; e++)
                     {
-                        indices[q * k + i] = -1;
-                        scores[q * k + i] = missing;
-                        continue;
+                        int q = e / candidates;
+                        if (e - q * candidates >= counts[q]) continue;
+                        int id = RankCode.Index(exact[e]);
+                        float* row = panels + (long)(id / PackedPanels.Width) * d * PackedPanels.Width + id % PackedPanels.Width;
+                        float s = (float)ExactDot((float*)qAddr + (long)q * d, row, d);
+                        exact[e] = RankCode.Encode(MathF.FusedMultiplyAdd(s, alpha[id], beta[id]), id);
                     }
-                    float key = RankCode.Key(exact[i]);
-                    indices[q * k + i] = RankCode.Index(exact[i]);
-                    scores[q * k + i] = metric switch
-                    {
-                        Metric.Cosine => Math.Clamp(key * queryFactor, -1f, 1f),
-                        Metric.L2 => Math.Max(0f, queryFactor - key),
-                        _ => key,
-                    };
                 }
+            });
+        }
+
+        float missing = metric.Order().MissingScore();
+        for (int q = 0; q < m; q++)
+        {
+            var best = exact.AsSpan(q * candidates, counts[q]);
+            best.Sort();
+            var query = queries.Slice(q * d, d);
+            float queryFactor = metric switch
+            {
+                Metric.Cosine => InverseNorm(query),
+                Metric.L2 => TensorPrimitives.SumOfSquares(query),
+                _ => 1f,
+            };
+            for (int i = 0; i < k; i++)
+            {
+                if (i >= best.Length)
+                {
+                    indices[q * k + i] = -1;
+                    scores[q * k + i] = missing;
+                    continue;
+                }
+                float key = RankCode.Key(best[i]);
+                indices[q * k + i] = RankCode.Index(best[i]);
+                scores[q * k + i] = metric switch
+                {
+                    Metric.Cosine => Math.Clamp(key * queryFactor, -1f, 1f),
+                    Metric.L2 => Math.Max(0f, queryFactor - key),
+                    _ => key,
+                };
             }
         }
     }
 
     /// <summary>q·x for a row read from its packed panel (element k at stride 32), accumulated in double.</summary>
-    private static unsafe double ExactDot(ReadOnlySpan<float> query, float* row)
+    private static unsafe double ExactDot(float* query, float* row, int d)
     {
         double s0 = 0, s1 = 0;
         int j = 0;
-        for (; j + 2 <= query.Length; j += 2)
+        for (; j + 2 <= d; j += 2)
         {
             s0 += (double)query[j] * row[(long)j * PackedPanels.Width];
             s1 += (double)query[j + 1] * row[(long)(j + 1) * PackedPanels.Width];
         }
-        if (j < query.Length) s0 += (double)query[j] * row[(long)j * PackedPanels.Width];
+        if (j < d) s0 += (double)query[j] * row[(long)j * PackedPanels.Width];
         return s0 + s1;
     }
 }
