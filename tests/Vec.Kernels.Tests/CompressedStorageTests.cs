@@ -167,6 +167,66 @@ public class CompressedStorageTests
         }
     }
 
+    /// <summary>Rows of very different norms around an offset: the cosine and L2 keys weight rows differently, so a
+    /// query-quantisation error that is the same for every row no longer cancels and must be corrected.</summary>
+    [Theory]
+    [MemberData(nameof(SimdBackendsAndStorages))]
+    public void UnnormalisedOffsetRowsKeepRecall(string backend, VectorStorage storage, bool vnni)
+    {
+        const int n = 5000, d = 64, m = 20, k = 10;
+        float[] x = Data.Clustered(n, d, seed: 17);
+        var rng = new Random(18);
+        for (int r = 0; r < n; r++)
+        {
+            float norm = (float)Math.Exp(rng.NextDouble() * 2 - 1);
+            for (int j = 0; j < d; j++) x[r * d + j] = x[r * d + j] * norm + 0.3f;
+        }
+        float[] q = Data.Clustered(m, d, seed: 19);
+        for (int i = 0; i < q.Length; i++) q[i] += 0.3f;
+        using var kernels = Create(backend, vnni);
+        using var exactDb = kernels.CreateDatabase(x, n, d);
+        using var db = kernels.CreateDatabase(x, n, d, storage);
+        foreach (Metric metric in new[] { Metric.Cosine, Metric.L2, Metric.InnerProduct })
+        {
+            int hits = 0;
+            for (int i = 0; i < m; i++)
+            {
+                var qi = q.AsSpan(i * d, d).ToArray();
+                var (exactIds, _) = Search(kernels, exactDb, qi, 1, k, metric, null, 0);
+                var (ids, _) = Search(kernels, db, qi, 1, k, metric, null, 0);
+                hits += ids.Intersect(exactIds).Count();
+            }
+            double recall = hits / (double)(m * k);
+            Assert.True(recall >= 0.99, $"{storage} {metric}: recall@10 = {recall:F4}");
+        }
+    }
+
+    /// <summary>The VNNI kernel quantises the query to int8; the part of that error shared by every row (codes sit around
+    /// 128) is removed exactly, so rows whose codes are all 128 score exactly Σ 128·q_k.</summary>
+    [Fact]
+    public unsafe void VnniQueryQuantisationErrorIsCorrected()
+    {
+        if (!System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) return; // the kernel cannot run on this CPU
+        const int n = 64, d = 40;
+        float[] x = new float[n * d];
+        Array.Fill(x, 255f, d, d);          // row 0 all 0, row 1 all 255: min 0, step 1 on every dimension
+        Array.Fill(x, 128f, 2 * d, (n - 2) * d);
+        var rows = Vec.Kernels.Internals.CpuSimd.CompressedRows.Create(x, n, d, VectorStorage.Int8, 1, interleaved: true);
+        Assert.True(rows.Interleaved);
+        float[] q = Data.Gaussian(rows.Groups * 4, seed: 20, scale: 1f);
+        q.AsSpan(d).Clear();
+        sbyte[] quantised = new sbyte[q.Length];
+        double bias = Vec.Kernels.Internals.CpuSimd.CpuSimdKernels.QuantiseQuery(q, quantised, out float scale);
+        float[] tile = new float[64];
+        fixed (sbyte* pq = quantised)
+        fixed (byte* codes = rows.Codes)
+        fixed (float* pt = tile)
+            Vec.Kernels.Internals.CpuSimd.CompressedKernels.Int8Vnni256(pq, codes, rows.Groups, scale, (float)bias, pt);
+        double expected = 128.0 * q.Sum(v => (double)v), magnitude = 128.0 * q.Sum(v => Math.Abs((double)v));
+        for (int j = 2; j < n; j++)
+            Assert.True(Math.Abs(tile[j] - expected) <= 1e-5 * magnitude, $"row {j}: {tile[j]}, exact {expected}");
+    }
+
     [Theory]
     [MemberData(nameof(SimdBackendsAndStorages))]
     public void KLargerThanTheCandidatesIsPadded(string backend, VectorStorage storage, bool vnni)

@@ -155,7 +155,7 @@ internal sealed partial class CpuSimdKernels
     /// bias correction <c>128·Σ (q' - scale·qq)</c>: codes sit around 128, so the query's rounding error times 128 is the same
     /// for every row and is removed exactly, leaving only the error times <c>(c - 128)</c>.
     /// </summary>
-    private static double QuantiseQuery(ReadOnlySpan<float> scaled, Span<sbyte> quantised, out float scale)
+    internal static double QuantiseQuery(ReadOnlySpan<float> scaled, Span<sbyte> quantised, out float scale)
     {
         float max = TensorPrimitives.MaxMagnitude(scaled);
         max = Math.Abs(max);
