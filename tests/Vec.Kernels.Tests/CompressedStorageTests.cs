@@ -254,12 +254,13 @@ public class CompressedStorageTests
         }
     }
 
-    /// <summary>Batches of 8 or more queries run the exact float32 search, bit for bit.</summary>
+    /// <summary>Batches at or above the backend's crossover run the exact float32 search, bit for bit.</summary>
     [Theory]
     [MemberData(nameof(SimdBackendsAndStorages))]
     public void LargeBatchesEqualExactSearchExactly(string backend, VectorStorage storage, bool vnni)
     {
-        const int n = 3000, d = 64, m = 9, k = 10;
+        const int n = 3000, d = 64, k = 10;
+        int m = Vec.Kernels.Internals.CpuSimd.CpuSimdKernels.CompressedBatchLimit(storage);
         float[] x = Data.Clustered(n, d, seed: 13);
         float[] q = Data.Clustered(m, d, seed: 14);
         using var kernels = Create(backend, vnni);
