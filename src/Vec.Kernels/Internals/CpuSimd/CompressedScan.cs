@@ -20,6 +20,9 @@ internal sealed partial class CpuSimdKernels
     /// 24 for Int8.</summary>
     internal static int CompressedBatchLimit(VectorStorage storage) => storage == VectorStorage.Int8 ? 16 : 8;
 
+    /// <summary>Above this many candidates per query the exact float32 search runs instead (it costs less than re-scoring them).</summary>
+    private const int MaxCandidates = 1 << 16;
+
     /// <summary>Candidates re-scored beyond k even when k·factor is small.</summary>
     internal const int MinimumExtraCandidates = 32;
 
@@ -44,16 +47,21 @@ internal sealed partial class CpuSimdKernels
     {
         var db = (SimdDatabase)database;
         CompressedRows? rows = db.Compressed;
-        if (rows is null || queryCount == 0 || queryCount >= CompressedBatchLimit(rows.Storage) || db.Count == 0 || db.Dimension == 0)
+        int n = db.Count, d = db.Dimension, m = queryCount;
+        long wanted = 0;
+        if (rows is not null)
+        {
+            int factor = rescoreFactor == 0 ? DefaultRescoreFactor(rows.Storage) : rescoreFactor;
+            wanted = Math.Clamp(Math.Max((long)k * factor, (long)k + MinimumExtraCandidates), 1, Math.Max(filter?.AllowedCount ?? n, 1));
+        }
+        // Re-scoring that many candidates is an exact search anyway: run the real one.
+        if (rows is null || m == 0 || m >= CompressedBatchLimit(rows.Storage) || n == 0 || d == 0 || wanted > MaxCandidates)
         {
             SearchCore(database, queries, queryCount, k, metric, indices, scores, filter);
             return;
         }
 
-        int n = db.Count, d = db.Dimension, m = queryCount;
-        int factor = rescoreFactor == 0 ? DefaultRescoreFactor(rows.Storage) : rescoreFactor;
-        int allowed = filter?.AllowedCount ?? n;
-        int candidates = (int)Math.Clamp(Math.Max((long)k * factor, (long)k + MinimumExtraCandidates), 1, Math.Max(allowed, 1));
+        int candidates = (int)wanted;
         (float[] alpha, float[] beta) = db.Transform(metric);
         ulong[]? filterBits = filter?.BitsArray;
 
