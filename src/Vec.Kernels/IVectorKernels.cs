@@ -81,7 +81,14 @@ public interface IVectorKernels : IDisposable
 
     /// <summary>Copies [count, dimension] <paramref name="vectors"/> into a backend-owned database for repeated searches.
     /// Non-finite values are rejected.</summary>
-    VectorDatabase CreateDatabase(ReadOnlySpan<float> vectors, int count, int dimension);
+    /// <param name="vectors">[count, dimension] rows.</param>
+    /// <param name="count">Number of rows.</param>
+    /// <param name="dimension">Vector dimension.</param>
+    /// <param name="storage">Row storage for single-query scans. Compressed storage keeps the float32 rows too, scans the
+    /// compressed rows for candidates and re-scores them exactly (see <see cref="Search"/>). Backends that do not implement
+    /// a compressed storage store exact float32 rows instead (backends may store at higher precision);
+    /// <see cref="VectorDatabase.Storage"/> reports the storage used.</param>
+    VectorDatabase CreateDatabase(ReadOnlySpan<float> vectors, int count, int dimension, VectorStorage storage = VectorStorage.Float32);
 
     /// <summary>
     /// Fused exact search: for each of the <paramref name="queryCount"/> queries, the <paramref name="k"/> database rows
@@ -89,6 +96,10 @@ public interface IVectorKernels : IDisposable
     /// products, cosine similarities or squared L2 distances. Rows the <paramref name="filter"/> denies never appear;
     /// missing results are id -1.
     /// </summary>
+    /// <remarks>On a database with compressed <see cref="VectorDatabase.Storage"/>, small batches scan the compressed rows,
+    /// keep the best <c>max(k·rescoreFactor, k + a backend minimum)</c> candidates by approximate score, re-score them
+    /// exactly from the float32 rows and return the exact top-k among them with exact scores; larger batches run the exact
+    /// float32 search. Results can then differ from exact search only by a true neighbour missing from the candidates.</remarks>
     /// <param name="database">A database created by this backend.</param>
     /// <param name="queries">[queryCount, database.Dimension] queries; non-finite values are rejected.</param>
     /// <param name="queryCount">Number of queries.</param>
@@ -97,5 +108,7 @@ public interface IVectorKernels : IDisposable
     /// <param name="indices">[queryCount, k] database row indices.</param>
     /// <param name="scores">[queryCount, k] scores.</param>
     /// <param name="filter">Optional allow-list over database rows; its <see cref="RowFilter.RowCount"/> must equal the database's.</param>
-    void Search(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric, Span<int> indices, Span<float> scores, RowFilter? filter = null);
+    /// <param name="rescoreFactor">Candidates re-scored per result on compressed storage (at least 0; 0 = the backend's default
+    /// for the storage). Larger values raise recall and cost time; ignored for float32 storage.</param>
+    void Search(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric, Span<int> indices, Span<float> scores, RowFilter? filter = null, int rescoreFactor = 0);
 }

@@ -10,10 +10,17 @@ public abstract class VectorDatabase : IDisposable
 {
     /// <summary>Initialises the common fields.</summary>
     protected VectorDatabase(IVectorKernels owner, int count, int dimension)
+        : this(owner, count, dimension, VectorStorage.Float32)
+    {
+    }
+
+    /// <summary>Initialises the common fields, with the storage the backend actually uses.</summary>
+    protected VectorDatabase(IVectorKernels owner, int count, int dimension, VectorStorage storage)
     {
         Owner = owner;
         Count = count;
         Dimension = dimension;
+        Storage = storage;
     }
 
     /// <summary>The backend that created this database; only it can search it.</summary>
@@ -24,6 +31,10 @@ public abstract class VectorDatabase : IDisposable
 
     /// <summary>Number of columns (vector dimension).</summary>
     public int Dimension { get; }
+
+    /// <summary>The row storage actually in use. A backend that does not implement a compressed storage keeps exact
+    /// float32 rows (backends may store at higher precision than requested) and reports <see cref="VectorStorage.Float32"/>.</summary>
+    public VectorStorage Storage { get; }
 
     /// <summary>True once <see cref="Dispose()"/> has run.</summary>
     public bool IsDisposed { get; private set; }

@@ -74,14 +74,16 @@ internal abstract class KernelBackendBase : IVectorKernels
         TopKCore(scores, rows, columns, k, order, indices, values);
     }
 
-    public VectorDatabase CreateDatabase(ReadOnlySpan<float> vectors, int count, int dimension)
+    public VectorDatabase CreateDatabase(ReadOnlySpan<float> vectors, int count, int dimension, VectorStorage storage = VectorStorage.Float32)
     {
         CheckMatrix(vectors.Length, count, dimension, nameof(vectors), nameof(count));
+        if (storage is not (VectorStorage.Float32 or VectorStorage.Float16 or VectorStorage.Int8))
+            throw new ArgumentOutOfRangeException(nameof(storage), storage, "Unknown storage.");
         CheckFinite(vectors[..(count * dimension)], nameof(vectors));
-        return CreateDatabaseCore(vectors, count, dimension);
+        return CreateDatabaseCore(vectors, count, dimension, storage);
     }
 
-    public void Search(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric, Span<int> indices, Span<float> scores, RowFilter? filter = null)
+    public void Search(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric, Span<int> indices, Span<float> scores, RowFilter? filter = null, int rescoreFactor = 0)
     {
         ArgumentNullException.ThrowIfNull(database);
         ObjectDisposedException.ThrowIf(database.IsDisposed, database);
@@ -95,8 +97,9 @@ internal abstract class KernelBackendBase : IVectorKernels
         CheckLength(scores.Length, (long)queryCount * k, nameof(scores));
         if (filter is not null && filter.RowCount != database.Count)
             throw new ArgumentException($"The filter covers {filter.RowCount} rows but the database has {database.Count}.", nameof(filter));
+        ArgumentOutOfRangeException.ThrowIfNegative(rescoreFactor);
         CheckFinite(queries[..(queryCount * database.Dimension)], nameof(queries));
-        SearchCore(database, queries, queryCount, k, metric, indices, scores, filter);
+        SearchCore(database, queries, queryCount, k, metric, indices, scores, filter, rescoreFactor);
     }
 
     public virtual void Dispose() { }
@@ -119,6 +122,16 @@ internal abstract class KernelBackendBase : IVectorKernels
     protected abstract VectorDatabase CreateDatabaseCore(ReadOnlySpan<float> vectors, int count, int dimension);
 
     protected abstract void SearchCore(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric, Span<int> indices, Span<float> scores, RowFilter? filter);
+
+    /// <summary>Creates a database with the requested <paramref name="storage"/>. The default ignores it and stores exact
+    /// float32 rows (backends may store at higher precision than requested); the database reports what it uses.</summary>
+    protected virtual VectorDatabase CreateDatabaseCore(ReadOnlySpan<float> vectors, int count, int dimension, VectorStorage storage) =>
+        CreateDatabaseCore(vectors, count, dimension);
+
+    /// <summary>Search with a re-scoring factor (0 = backend default) for compressed storage. The default runs the exact
+    /// search, which needs no re-scoring.</summary>
+    protected virtual void SearchCore(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric, Span<int> indices, Span<float> scores, RowFilter? filter, int rescoreFactor) =>
+        SearchCore(database, queries, queryCount, k, metric, indices, scores, filter);
 
     private void CheckPool(ReadOnlySpan<float> tokenEmbeddings, ReadOnlySpan<long> attentionMask, int batch, int sequenceLength, int dimension, Span<float> destination)
     {

@@ -13,7 +13,7 @@ namespace Vec.Kernels.Internals.CpuSimd;
 /// Vector512/256/128 cascade with masked tails. <see cref="Width"/> caps the micro-kernel and scan width so each
 /// level of the cascade can be forced and tested (<c>simd</c>, <c>simd256</c>, <c>simd128</c>).
 /// </summary>
-internal sealed class CpuSimdKernels : KernelBackendBase
+internal sealed partial class CpuSimdKernels : KernelBackendBase
 {
     public const string BestName = "simd";
 
@@ -610,10 +610,12 @@ internal sealed class CpuSimdKernels : KernelBackendBase
     {
         private readonly float[] _ones, _zeros, _twos, _invNorms, _negSquaredNorms;
 
-        public SimdDatabase(CpuSimdKernels owner, ReadOnlySpan<float> vectors, int count, int dimension, int maxThreads)
-            : base(owner, count, dimension)
+        public SimdDatabase(CpuSimdKernels owner, ReadOnlySpan<float> vectors, int count, int dimension, int maxThreads,
+            CompressedRows? compressed = null)
+            : base(owner, count, dimension, compressed?.Storage ?? VectorStorage.Float32)
         {
             Packed = new PackedPanels(vectors, count, dimension, maxThreads);
+            Compressed = compressed;
             int padded = Math.Max(1, Packed.Panels * PackedPanels.Width);
             _ones = NewPinned(padded, 1f);
             _zeros = NewPinned(padded, 0f);
@@ -624,6 +626,9 @@ internal sealed class CpuSimdKernels : KernelBackendBase
         }
 
         public PackedPanels Packed { get; }
+
+        /// <summary>The compressed rows for single-query scans (<c>CompressedScan.cs</c>); null for float32 storage.</summary>
+        public CompressedRows? Compressed { get; }
 
         /// <summary>(alpha, beta) with key = alpha·(q·x) + beta: inner product as is, cosine scaled by 1/|x| (the 1/|q| factor
         /// does not change the ranking and is applied at the end), L2 as 2 q·x - |x|² (= |q|² - |q-x|²).</summary>
