@@ -49,10 +49,26 @@ public static class SearchCompare
 
     private sealed record Dataset(string Name, string BasePath, string QueryPath, string[] Metrics, string? GroundTruthL2Path);
 
-    /// <summary>The VecRec configurations compared with FAISS: one f32 entry per backend. Future storage formats are added here.</summary>
-    public static IReadOnlyList<SearchVariant> Variants(IEnumerable<string> backends, int threads) =>
-        backends.Select(b => new SearchVariant($"vecrec {b} f32",
-            (rows, n, d) => new KernelSearcher(KernelBackends.Create(b, new KernelOptions { MaxThreads = threads }), rows, n, d))).ToArray();
+    /// <summary>The VecRec configurations compared with FAISS: one f32 entry per backend, plus float16 and int8 row storage
+    /// (exact re-scoring of the best candidates, default factor) on the widest SIMD backend, which implements them.</summary>
+    public static IReadOnlyList<SearchVariant> Variants(IEnumerable<string> backends, int threads)
+    {
+        var variants = new List<SearchVariant>();
+        foreach (string b in backends)
+        {
+            variants.Add(Variant(b, VectorStorage.Float32, threads));
+            if (b == "simd")
+            {
+                variants.Add(Variant(b, VectorStorage.Float16, threads));
+                variants.Add(Variant(b, VectorStorage.Int8, threads));
+            }
+        }
+        return variants;
+    }
+
+    private static SearchVariant Variant(string backend, VectorStorage storage, int threads) =>
+        new($"vecrec {backend} {storage switch { VectorStorage.Float16 => "f16", VectorStorage.Int8 => "i8", _ => "f32" }}",
+            (rows, n, d) => new KernelSearcher(KernelBackends.Create(backend, new KernelOptions { MaxThreads = threads }), rows, n, d, storage));
 
     /// <summary>Parses the options and runs the comparison; returns the exit code.</summary>
     public static int Run(string[] args)
@@ -123,7 +139,7 @@ public static class SearchCompare
                         string? target = mode == "batch" && metric == "ip" && !isFaiss ? $">= {TargetRatio}x FAISS" : null;
                         double ratio = faissSeconds / seconds;
                         var r = new CompareResult(ds.Name, metric, mode, eng, count, seconds * 1e3, count / seconds, ratio,
-                            ids is null ? null : Recall(ids, faissIds, nq), ids is null || truth is null ? null : Recall(ids, truth, nq),
+                            ids is null ? null : Recall(ids, faissIds, count), ids is null || truth is null ? null : Recall(ids, truth, count),
                             target, target is null ? null : ratio >= TargetRatio);
                         results.Add(r);
                         Console.WriteLine("  " + FormatRow(r));
@@ -138,14 +154,15 @@ public static class SearchCompare
                         var ids = new int[nq * K];
                         var scores = new float[nq * K];
                         double batchS = Timer.Median(() => searcher.Search(queries, nq, K, m, ids, scores), warmup: 1, repeats);
-                        var one = new int[K];
-                        var oneScores = new float[K];
+                        var singleIds = new int[single * K];
+                        var singleScores = new float[single * K];
                         double singleS = Timer.Median(() =>
                         {
-                            for (int q = 0; q < single; q++) searcher.Search(queries.AsSpan(q * d, d), 1, K, m, one, oneScores);
+                            for (int q = 0; q < single; q++)
+                                searcher.Search(queries.AsSpan(q * d, d), 1, K, m, singleIds.AsSpan(q * K, K), singleScores.AsSpan(q * K, K));
                         }, warmup: 1, Math.Max(3, repeats / 2));
                         Add("batch", variant.Name, nq, batchS, faissBatchS, ids);
-                        Add("single", variant.Name, single, singleS, faissSingleS, null);
+                        Add("single", variant.Name, single, singleS, faissSingleS, singleIds);
                     }
                 }
             }
@@ -235,10 +252,10 @@ public static class SearchCompare
         private readonly IVectorKernels _kernels;
         private readonly VectorDatabase _database;
 
-        public KernelSearcher(IVectorKernels kernels, float[] rows, int count, int dimension)
+        public KernelSearcher(IVectorKernels kernels, float[] rows, int count, int dimension, VectorStorage storage)
         {
             _kernels = kernels;
-            _database = kernels.CreateDatabase(rows, count, dimension);
+            _database = kernels.CreateDatabase(rows, count, dimension, storage);
         }
 
         public void Search(ReadOnlySpan<float> queries, int count, int k, Metric metric, Span<int> ids, Span<float> scores) =>
