@@ -8,12 +8,24 @@ namespace Vec.Bench;
 /// <summary>Timing helpers: warm up, repeat, take the median.</summary>
 public static class Timer
 {
-    /// <summary>Runs <paramref name="body"/> <paramref name="warmup"/> times untimed, then <paramref name="repeats"/> times; returns the median seconds.</summary>
+    /// <summary>Least wall time spent in warm-up calls (when <c>warmup</c> &gt; 0).</summary>
+    public const double WarmupSeconds = 0.5;
+
+    /// <summary>Runs <paramref name="body"/> untimed at least <paramref name="warmup"/> times and for at least
+    /// <see cref="WarmupSeconds"/>, then <paramref name="repeats"/> times; returns the median seconds.</summary>
     public static double Median(Action body, int warmup, int repeats)
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(repeats);
-        for (int i = 0; i < warmup; i++) body();
+        // Warm up by count and by time: small bodies need dozens of calls before the tiered JIT promotes the code around
+        // the kernels, and the promotion compiles on a background thread that would otherwise steal a core mid-measurement.
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || (warmup > 0 && Stopwatch.GetElapsedTime(warmStart).TotalSeconds < WarmupSeconds); i++) body();
+        if (warmup > 0)
+        {
+            Thread.Sleep(300); // let queued tier-1 compilations finish
+            body();
+        }
         var times = new double[repeats];
         for (int i = 0; i < repeats; i++)
         {
