@@ -151,6 +151,38 @@ public abstract class LargeCaseTests(string backendName) : BackendTestBase(backe
     }
 
     [BackendFact]
+    public void TopKRadixSelectOnSignedValuesAndInfinities()
+    {
+        // k above RadixSelectMinK with k*4 < columns takes the radix-select path: mixed signs, both zeros, infinities,
+        // near-equal values, many exact ties.
+        const int rows = 12, columns = 16411;
+        var random = new Random(61);
+        float[] scores = new float[rows * columns];
+        for (int i = 0; i < scores.Length; i++)
+            scores[i] = random.Next(20) switch
+            {
+                0 => float.PositiveInfinity,
+                1 => float.NegativeInfinity,
+                2 => 0f,
+                3 => -0f,
+                4 => BitConverter.Int32BitsToSingle(0x3F800000 + random.Next(4)), // 1 and its next three neighbours
+                _ => (float)(random.NextDouble() * 2e3 - 1e3),
+            };
+        foreach ((int k, TopKOrder order) in new[] { (2049, TopKOrder.Largest), (3000, TopKOrder.Smallest), (4096, TopKOrder.Largest) })
+        {
+            var refIds = new int[rows * k];
+            var refValues = new float[rows * k];
+            Reference.TopK(scores, rows, columns, k, order, refIds, refValues);
+            var ids = new int[rows * k];
+            var values = new float[rows * k];
+            Kernels.TopK(scores, rows, columns, k, order, ids, values);
+            for (int i = 0; i < rows * k; i++)
+                Check(ids[i] == refIds[i] && values[i].Equals(refValues[i]),
+                    $"[{BackendName}] TopK {rows} x {columns}, k={k}, {order} (seed 61): row {i / k} result {i % k} is ({ids[i]}, {values[i]}), expected ({refIds[i]}, {refValues[i]})");
+        }
+    }
+
+    [BackendFact]
     public void RowOperationsInParallel()
     {
         const int batch = 64, seq = 128, d = 384;

@@ -371,6 +371,11 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
                     for (int j = 0; j < columns; j++) codes[j] = RankCode.Encode(sign * row[j], j);
                     codes.AsSpan(0, columns).Sort();
                 }
+                else if (kept > RadixSelectMinK)
+                {
+                    // Large k: a heap would pay log k per insertion; select by the key's bits instead.
+                    RadixSelect(row, columns, sign, codes);
+                }
                 else
                 {
                     codes.AsSpan().Fill(RankCode.Sentinel);
@@ -394,6 +399,60 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
                     }
                 }
             });
+        }
+    }
+
+    /// <summary>Above this k, <see cref="TopKCore"/> selects by radix rather than with a heap.</summary>
+    internal const int RadixSelectMinK = 2048;
+
+    /// <summary>
+    /// Writes the best <c>result.Length</c> rank codes of <c>sign·row[j]</c>, sorted, into <paramref name="result"/>. The
+    /// high halves of the codes (<see cref="RankCode.High"/>, smaller is better) are computed once; two 11-bit histogram
+    /// passes over their top bits find a 22-bit prefix such that fewer than k codes lie strictly before it and at least k
+    /// up to it; the codes up to that prefix are gathered and sorted. Ties need no care: codes are unique and their order
+    /// is the ranking (lower index first on equal scores).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RadixSelect(float* row, int columns, float sign, ulong[] result)
+    {
+        int k = result.Length;
+        uint[] highs = System.Buffers.ArrayPool<uint>.Shared.Rent(columns);
+        ulong[]? gathered = null;
+        int* hist = stackalloc int[2048];
+        try
+        {
+            new Span<int>(hist, 2048).Clear();
+            fixed (uint* h = highs)
+            {
+                for (int j = 0; j < columns; j++)
+                {
+                    uint high = RankCode.High(sign * row[j]);
+                    h[j] = high;
+                    hist[high >> 21]++;
+                }
+                int above = 0, bin1 = 0;
+                while (above + hist[bin1] < k) above += hist[bin1++];
+
+                new Span<int>(hist, 2048).Clear();
+                for (int j = 0; j < columns; j++)
+                    if ((h[j] >> 21) == (uint)bin1) hist[(h[j] >> 10) & 2047]++;
+                int bin2 = 0;
+                while (above + hist[bin2] < k) above += hist[bin2++];
+                uint prefix = ((uint)bin1 << 11) | (uint)bin2;
+
+                gathered = System.Buffers.ArrayPool<ulong>.Shared.Rent(above + hist[bin2]);
+                int c = 0;
+                for (int j = 0; j < columns; j++)
+                    if ((h[j] >> 10) <= prefix) gathered[c++] = ((ulong)h[j] << 32) | (uint)j;
+                var selected = gathered.AsSpan(0, c);
+                selected.Sort();
+                selected[..k].CopyTo(result);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<uint>.Shared.Return(highs);
+            if (gathered is not null) System.Buffers.ArrayPool<ulong>.Shared.Return(gathered);
         }
     }
 
