@@ -57,7 +57,10 @@ internal sealed partial class CpuSimdKernels
             wanted = Math.Clamp(Math.Max((long)k * factor, (long)k + MinimumExtraCandidates), 1, Math.Max(filter?.AllowedCount ?? n, 1));
         }
         // Re-scoring that many candidates is an exact search anyway: run the real one.
-        if (rows is null || m == 0 || m >= CompressedBatchLimit(rows.Storage) || n == 0 || d == 0 || wanted > MaxCandidates)
+        // Int8 in the VNNI layout has a register-blocked batch kernel for every batch size; the other storages hand large
+        // batches to the exact float32 search.
+        bool int8Batch = rows is not null && rows.Interleaved && m >= Int8BatchMinimum;
+        if (rows is null || m == 0 || (m >= CompressedBatchLimit(rows.Storage) && !int8Batch) || n == 0 || d == 0 || wanted > MaxCandidates)
         {
             SearchCore(database, queries, queryCount, k, metric, indices, scores, filter);
             return;
@@ -96,6 +99,7 @@ internal sealed partial class CpuSimdKernels
 
         int threads = ThreadsFor((long)m * n * d, rows.Panels / 4);
         var heaps = new ulong[threads][];
+        int[] packedQueries = int8Batch ? PackInt8Queries(quantised, m, stride) : [];
         try
         {
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
@@ -104,7 +108,8 @@ internal sealed partial class CpuSimdKernels
                 heap.AsSpan(0, m * candidates).Fill(RankCode.Sentinel);
                 heaps[t] = heap;
                 (int p0, int p1) = Partition.Range(rows.Panels, threads, t);
-                CompressedWorker(scaled, quantised, stride, bias, outScale, m, rows, n, p0, p1, alpha, beta, filterBits, heap, candidates);
+                if (int8Batch) Int8BatchWorker(packedQueries, outScale, bias, m, rows, n, p0, p1, alpha, beta, filterBits, heap, candidates);
+                else CompressedWorker(scaled, quantised, stride, bias, outScale, m, rows, n, p0, p1, alpha, beta, filterBits, heap, candidates);
             });
             Rescore(db, queries, m, k, metric, heaps, candidates, indices, scores);
         }
