@@ -218,25 +218,28 @@ internal sealed partial class CpuSimdKernels
             total += count;
         }
 
+        // Re-score in row order: a 32-row panel's column k is two cache lines shared by 16 rows, so candidates of nearby rows
+        // (from any query) reuse the lines their neighbours brought in instead of each reading d lines from memory.
+        ulong[] order = new ulong[total];
+        int filled = 0;
+        for (int q = 0; q < m; q++)
+            for (int c = 0; c < counts[q]; c++)
+            {
+                int e = q * candidates + c;
+                order[filled++] = ((ulong)(uint)RankCode.Index(exact[e]) << 32) | (uint)e;
+            }
+        order.AsSpan().Sort();
+
         fixed (float* pq = queries)
         {
             nint qAddr = (nint)pq;
             int workers = (long)total * d < ParallelRescoreWork ? 1 : Math.Min(_maxThreads, Math.Max(1, total / 8));
             Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
             {
-                (int e0, int e1) = Partition.Range(m * candidates, workers, w);
-                fixed (float* panels = db.Packed.Data)
-                {
-                    for (int e = e0; e < e1; e++)
-                    {
-                        int q = e / candidates;
-                        if (e - q * candidates >= counts[q]) continue;
-                        int id = RankCode.Index(exact[e]);
-                        float* row = panels + (long)(id / PackedPanels.Width) * d * PackedPanels.Width + id % PackedPanels.Width;
-                        float s = (float)ExactDot((float*)qAddr + (long)q * d, row, d);
-                        exact[e] = RankCode.Encode(MathF.FusedMultiplyAdd(s, alpha[id], beta[id]), id);
-                    }
-                }
+                (int i0, int i1) = Partition.Range(total, workers, w);
+                fixed (float* panels = db.Packed.Data, pAlpha = alpha, pBeta = beta)
+                fixed (ulong* pOrder = order, pExact = exact)
+                    RescoreRuns((float*)qAddr, panels, d, candidates, pOrder, i0, i1, pAlpha, pBeta, pExact);
             });
         }
 
@@ -272,17 +275,41 @@ internal sealed partial class CpuSimdKernels
         }
     }
 
-    /// <summary>q·x for a row read from its packed panel (element k at stride 32), accumulated in double.</summary>
-    private static unsafe double ExactDot(float* query, float* row, int d)
+    /// <summary>Candidates re-scored together from one panel pass (stack arrays).</summary>
+    private const int RescoreRun = 64;
+
+    /// <summary>
+    /// Exact keys for the candidates <c>order[i0..i1)</c> (sorted by row id: id in the high half, heap slot in the low half).
+    /// Runs of candidates in the same 32-row panel are scored in one sequential pass over the panel (dimension outer,
+    /// candidates inner, double accumulation), so each panel is streamed once however many queries picked its rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RescoreRuns(float* queries, float* panels, int d, int candidates, ulong* order, int i0, int i1,
+        float* alpha, float* beta, ulong* exact)
     {
-        double s0 = 0, s1 = 0;
-        int j = 0;
-        for (; j + 2 <= d; j += 2)
+        double* acc = stackalloc double[RescoreRun];
+        float** query = stackalloc float*[RescoreRun];
+        int* lane = stackalloc int[RescoreRun];
+        for (int i = i0; i < i1;)
         {
-            s0 += (double)query[j] * row[(long)j * PackedPanels.Width];
-            s1 += (double)query[j + 1] * row[(long)(j + 1) * PackedPanels.Width];
+            int panel = (int)(order[i] >> 32) / PackedPanels.Width;
+            int r = 0;
+            while (i + r < i1 && r < RescoreRun && (int)(order[i + r] >> 32) / PackedPanels.Width == panel)
+            {
+                acc[r] = 0;
+                query[r] = queries + (long)((int)(uint)order[i + r] / candidates) * d;
+                lane[r] = (int)(order[i + r] >> 32) % PackedPanels.Width;
+                r++;
+            }
+            float* line = panels + (long)panel * d * PackedPanels.Width;
+            for (int k = 0; k < d; k++, line += PackedPanels.Width)
+                for (int c = 0; c < r; c++) acc[c] += (double)query[c][k] * line[lane[c]];
+            for (int c = 0; c < r; c++)
+            {
+                int id = (int)(order[i + c] >> 32);
+                exact[(int)(uint)order[i + c]] = RankCode.Encode(MathF.FusedMultiplyAdd((float)acc[c], alpha[id], beta[id]), id);
+            }
+            i += r;
         }
-        if (j < d) s0 += (double)query[j] * row[(long)j * PackedPanels.Width];
-        return s0 + s1;
     }
 }
