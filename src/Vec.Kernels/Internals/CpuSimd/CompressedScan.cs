@@ -38,6 +38,10 @@ internal sealed partial class CpuSimdKernels
     /// width is at least 256; false forces the float-widening kernels (for tests and measurements).</summary>
     internal bool PreferVnni { get; set; } = true;
 
+    /// <summary>Whether Int8 databases created now get the VNNI layout and with it the int8 batch kernel for batches of
+    /// <see cref="Int8BatchMinimum"/> or more queries.</summary>
+    internal bool HasInt8Batch => UseVnni(VectorStorage.Int8);
+
     private bool UseVnni(VectorStorage storage) => storage == VectorStorage.Int8 && Width >= 256 && AvxVnni.IsSupported && PreferVnni;
 
     protected override VectorDatabase CreateDatabaseCore(ReadOnlySpan<float> vectors, int count, int dimension, VectorStorage storage) =>
