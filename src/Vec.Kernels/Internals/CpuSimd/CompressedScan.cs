@@ -17,7 +17,8 @@ internal sealed partial class CpuSimdKernels
     /// <summary>Batches with fewer queries than this scan compressed rows; larger ones run the exact float32 search (its
     /// register-blocked kernel reuses each panel load across 12 queries, while the compressed scan handles one query at a
     /// time). Measured crossovers on 100k x 384 with AVX-512 (rough, shared machine): about 6-8 queries for Float16, about
-    /// 24 for Int8.</summary>
+    /// 24 for Int8 without VNNI. Int8 with VNNI ignores this limit: batches of <see cref="Int8BatchMinimum"/> or more run the
+    /// int8 batch kernel (<c>CompressedBatch.cs</c>), measured faster than the float32 search at every batch size.</summary>
     internal static int CompressedBatchLimit(VectorStorage storage) => storage == VectorStorage.Int8 ? 16 : 8;
 
     /// <summary>Above this many candidates per query the exact float32 search runs instead (it costs less than re-scoring them).</summary>
