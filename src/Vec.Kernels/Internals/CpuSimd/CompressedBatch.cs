@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Vec.Kernels.Internals.CpuSimd;
 
@@ -36,17 +35,23 @@ internal sealed partial class CpuSimdKernels
         return packed;
     }
 
+    /// <summary>
+    /// One thread's share [p0, p1) of the panels for all queries: per L2 block of panels, per query block, per panel half, the
+    /// kernel returns the keys and threshold masks of 4 queries x 32 rows; lanes that pass (and exist, and the filter word
+    /// allows) are offered to the queries' candidate heaps. Thresholds are re-read from the heap roots before each call.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void Int8BatchWorker(int[] packedQueries, float[] outScale, float[] bias, int m, CompressedRows rows, int n, int p0, int p1,
+    private static unsafe void Int8BatchWorker(int[] packedQueries, float[] outScale, float[] bias, int m, CompressedRows rows, int n, int p0, int p1,
         float[] alpha, float[] beta, ulong[]? filterBits, ulong[] heap, int candidates)
     {
-        const int panelRows = CompressedRows.PanelRows, qb = Int8BatchKernels.Queries;
+        const int panelRows = CompressedRows.PanelRows, qb = Int8BatchKernels.Queries, half = Int8BatchKernels.Rows;
         int groups = rows.Groups;
         long panelBytes = rows.PanelBytes;
         int panelsPerBlock = (int)Math.Clamp(Int8BatchBlockBytes / panelBytes, 1, 64);
         int queryBlocks = (m + qb - 1) / qb;
-        int* tile = stackalloc int[qb * panelRows];
-        bool wide = Width == 512 && Vector512.IsHardwareAccelerated;
+        float* parameters = stackalloc float[3 * qb];
+        float* keys = stackalloc float[qb * half];
+        uint* masks = stackalloc uint[qb];
         fixed (int* pq = packedQueries)
         fixed (float* pAlpha = alpha, pBeta = beta)
         fixed (byte* codes = rows.Codes)
@@ -59,66 +64,44 @@ internal sealed partial class CpuSimdKernels
                 {
                     int* block = pq + (long)b * groups * qb;
                     int q0 = b * qb, count = Math.Min(qb, m - q0);
+                    for (int r = 0; r < qb; r++)
+                    {
+                        // Missing queries of the last block: zero scale and an infinite threshold pass no lane.
+                        parameters[r] = r < count ? outScale[q0 + r] : 0f;
+                        parameters[qb + r] = r < count ? bias[q0 + r] : 0f;
+                        parameters[2 * qb + r] = float.PositiveInfinity;
+                    }
                     for (int p = pb; p < pe; p++)
                     {
                         // A panel's 64 rows are exactly one filter word.
-                        if (pBits != null && pBits[p] == 0) continue;
-                        byte* panel = codes + p * panelBytes;
-                        Int8BatchKernels.Vnni4x32(block, panel, groups, tile, panelRows);
-                        Int8BatchKernels.Vnni4x32(block, panel + Int8BatchKernels.Rows * 4, groups, tile + Int8BatchKernels.Rows, panelRows);
-                        for (int r = 0; r < count; r++)
-                            ScanInt8TileRow(tile + r * panelRows, p * panelRows, n, outScale[q0 + r], bias[q0 + r], pAlpha, pBeta, pBits,
-                                pHeap + (long)(q0 + r) * candidates, candidates, wide);
+                        ulong word = pBits != null ? pBits[p] : ulong.MaxValue;
+                        if (word == 0) continue;
+                        for (int h = 0; h < panelRows; h += half)
+                        {
+                            // Weights past the last row are not stored (they are padded to 32 rows only).
+                            int col = p * panelRows + h;
+                            if (col >= n) break;
+                            for (int r = 0; r < count; r++) parameters[2 * qb + r] = RankCode.Threshold(pHeap[(long)(q0 + r) * candidates]);
+                            Int8BatchKernels.Vnni4x32(block, codes + p * panelBytes + h * 4, groups, parameters, pAlpha + col, pBeta + col, keys, masks);
+                            uint valid = (uint)(word >> h) & (col + half > n ? (1u << (n - col)) - 1 : uint.MaxValue);
+                            for (int r = 0; r < count; r++)
+                            {
+                                uint mask = masks[r] & valid;
+                                if (mask == 0) continue;
+                                var heapSpan = new Span<ulong>(pHeap + (long)(q0 + r) * candidates, candidates);
+                                ulong root = heapSpan[0];
+                                do
+                                {
+                                    int bit = BitOperations.TrailingZeroCount(mask);
+                                    ulong code = RankCode.Encode(keys[r * half + bit], col + bit);
+                                    if (code < root) root = RankCode.Offer(heapSpan, code);
+                                    mask &= mask - 1;
+                                }
+                                while (mask != 0);
+                            }
+                        }
                     }
                 }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Offers one query's 64 integer dot products of a panel to its candidate heap: approximate score
-    /// <c>s = scale·dot + bias</c>, key <c>alpha[col]·s + beta[col]</c> (as the single-query scan), masked by the rows that
-    /// exist and the filter word; only lanes at or above the heap's threshold leave the SIMD compare.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ScanInt8TileRow(int* tileRow, int col0, int n, float scale, float bias, float* alpha, float* beta,
-        ulong* filterBits, ulong* heap, int k, bool wide)
-    {
-        var heapSpan = new Span<ulong>(heap, k);
-        ulong root = heap[0];
-        float threshold = RankCode.Threshold(root);
-        int lanes = wide ? 16 : 8;
-        float* keys = stackalloc float[16];
-        ulong word = filterBits != null ? filterBits[col0 >> 6] : ulong.MaxValue;
-        for (int j = 0; j < CompressedRows.PanelRows; j += lanes)
-        {
-            int col = col0 + j;
-            if (col >= n) break;
-            uint mask;
-            if (wide)
-            {
-                var s = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Vector512.Load(tileRow + j)), Vector512.Create(scale), Vector512.Create(bias));
-                var key = Vector512.FusedMultiplyAdd(s, Vector512.Load(alpha + col), Vector512.Load(beta + col));
-                mask = (uint)Vector512.GreaterThanOrEqual(key, Vector512.Create(threshold)).ExtractMostSignificantBits();
-                if (mask == 0) continue;
-                key.Store(keys);
-            }
-            else
-            {
-                var s = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Vector256.Load(tileRow + j)), Vector256.Create(scale), Vector256.Create(bias));
-                var key = Vector256.FusedMultiplyAdd(s, Vector256.Load(alpha + col), Vector256.Load(beta + col));
-                mask = (uint)Vector256.GreaterThanOrEqual(key, Vector256.Create(threshold)).ExtractMostSignificantBits();
-                if (mask == 0) continue;
-                key.Store(keys);
-            }
-            if (col + lanes > n) mask &= (1u << (n - col)) - 1;
-            mask &= (uint)(word >> j) & ((1u << lanes) - 1);
-            while (mask != 0)
-            {
-                int bit = BitOperations.TrailingZeroCount(mask);
-                ulong code = RankCode.Encode(keys[bit], col + bit);
-                if (code < root) { root = RankCode.Offer(heapSpan, code); threshold = RankCode.Threshold(root); }
-                mask &= mask - 1;
             }
         }
     }

@@ -19,13 +19,16 @@ internal static class Int8BatchKernels
     public const int Rows = 32;
 
     /// <summary>
-    /// c[r * ldc + j] = Σ_g Σ_i code(g, j)[i] · q_r(g)[i] for the 4 queries r of the block and the 32 rows j at
-    /// <paramref name="codes"/> (a panel base, or base + 128 for rows 32-63): 16 ymm int32 accumulators, four code loads and
-    /// four query broadcasts per group, 16 <c>vpdpbusd</c> (u8 codes x s8 query, 512 multiply-adds). No calls, so RyuJIT keeps
-    /// every accumulator in a register.
+    /// For the 4 queries r of the block and the 32 rows j at <paramref name="codes"/> (a panel base, or base + 128 for rows
+    /// 32-63): dot_rj = Σ_g Σ_i code(g, j)[i] · q_r(g)[i] with 16 ymm int32 accumulators, four code loads and four query
+    /// broadcasts per group, 16 <c>vpdpbusd</c> (u8 codes x s8 query, 512 multiply-adds). The epilogue turns the sums into
+    /// ranking keys in registers, <c>key = alpha[j]·(scale_r·dot + bias_r) + beta[j]</c> (the same two roundings as the
+    /// single-query scan), stores them to <c>keys[r*32 + j]</c> and sets bit j of <c>masks[r]</c> where key ≥ threshold_r.
+    /// <paramref name="parameters"/> holds scale_0..3, bias_0..3, threshold_0..3. No calls, so RyuJIT keeps every
+    /// accumulator in a register.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Vnni4x32(int* q, byte* codes, int groups, int* c, nint ldc)
+    public static unsafe void Vnni4x32(int* q, byte* codes, int groups, float* parameters, float* alpha, float* beta, float* keys, uint* masks)
     {
         Vector256<int> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
         Vector256<int> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
@@ -48,12 +51,44 @@ internal static class Int8BatchKernels
             q += Queries;
             codes += CompressedRows.PanelRows * 4;
         }
-        Vector256.Store(c00, c); Vector256.Store(c01, c + 8); Vector256.Store(c02, c + 16); Vector256.Store(c03, c + 24);
-        c += ldc;
-        Vector256.Store(c10, c); Vector256.Store(c11, c + 8); Vector256.Store(c12, c + 16); Vector256.Store(c13, c + 24);
-        c += ldc;
-        Vector256.Store(c20, c); Vector256.Store(c21, c + 8); Vector256.Store(c22, c + 16); Vector256.Store(c23, c + 24);
-        c += ldc;
-        Vector256.Store(c30, c); Vector256.Store(c31, c + 8); Vector256.Store(c32, c + 16); Vector256.Store(c33, c + 24);
+        Vector256<float> al0 = Vector256.Load(alpha), al1 = Vector256.Load(alpha + 8), al2 = Vector256.Load(alpha + 16), al3 = Vector256.Load(alpha + 24);
+        Vector256<float> be0 = Vector256.Load(beta), be1 = Vector256.Load(beta + 8), be2 = Vector256.Load(beta + 16), be3 = Vector256.Load(beta + 24);
+        Vector256<float> sc, bi, th, k0, k1, k2, k3;
+
+        sc = Vector256.Create(parameters[0]); bi = Vector256.Create(parameters[4]); th = Vector256.Create(parameters[8]);
+        k0 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c00), sc, bi), al0, be0);
+        k1 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c01), sc, bi), al1, be1);
+        k2 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c02), sc, bi), al2, be2);
+        k3 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c03), sc, bi), al3, be3);
+        Vector256.Store(k0, keys); Vector256.Store(k1, keys + 8); Vector256.Store(k2, keys + 16); Vector256.Store(k3, keys + 24);
+        masks[0] = Vector256.GreaterThanOrEqual(k0, th).ExtractMostSignificantBits() | Vector256.GreaterThanOrEqual(k1, th).ExtractMostSignificantBits() << 8
+            | Vector256.GreaterThanOrEqual(k2, th).ExtractMostSignificantBits() << 16 | Vector256.GreaterThanOrEqual(k3, th).ExtractMostSignificantBits() << 24;
+
+        sc = Vector256.Create(parameters[1]); bi = Vector256.Create(parameters[5]); th = Vector256.Create(parameters[9]);
+        k0 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c10), sc, bi), al0, be0);
+        k1 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c11), sc, bi), al1, be1);
+        k2 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c12), sc, bi), al2, be2);
+        k3 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c13), sc, bi), al3, be3);
+        Vector256.Store(k0, keys + 32); Vector256.Store(k1, keys + 40); Vector256.Store(k2, keys + 48); Vector256.Store(k3, keys + 56);
+        masks[1] = Vector256.GreaterThanOrEqual(k0, th).ExtractMostSignificantBits() | Vector256.GreaterThanOrEqual(k1, th).ExtractMostSignificantBits() << 8
+            | Vector256.GreaterThanOrEqual(k2, th).ExtractMostSignificantBits() << 16 | Vector256.GreaterThanOrEqual(k3, th).ExtractMostSignificantBits() << 24;
+
+        sc = Vector256.Create(parameters[2]); bi = Vector256.Create(parameters[6]); th = Vector256.Create(parameters[10]);
+        k0 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c20), sc, bi), al0, be0);
+        k1 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c21), sc, bi), al1, be1);
+        k2 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c22), sc, bi), al2, be2);
+        k3 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c23), sc, bi), al3, be3);
+        Vector256.Store(k0, keys + 64); Vector256.Store(k1, keys + 72); Vector256.Store(k2, keys + 80); Vector256.Store(k3, keys + 88);
+        masks[2] = Vector256.GreaterThanOrEqual(k0, th).ExtractMostSignificantBits() | Vector256.GreaterThanOrEqual(k1, th).ExtractMostSignificantBits() << 8
+            | Vector256.GreaterThanOrEqual(k2, th).ExtractMostSignificantBits() << 16 | Vector256.GreaterThanOrEqual(k3, th).ExtractMostSignificantBits() << 24;
+
+        sc = Vector256.Create(parameters[3]); bi = Vector256.Create(parameters[7]); th = Vector256.Create(parameters[11]);
+        k0 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c30), sc, bi), al0, be0);
+        k1 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c31), sc, bi), al1, be1);
+        k2 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c32), sc, bi), al2, be2);
+        k3 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(c33), sc, bi), al3, be3);
+        Vector256.Store(k0, keys + 96); Vector256.Store(k1, keys + 104); Vector256.Store(k2, keys + 112); Vector256.Store(k3, keys + 120);
+        masks[3] = Vector256.GreaterThanOrEqual(k0, th).ExtractMostSignificantBits() | Vector256.GreaterThanOrEqual(k1, th).ExtractMostSignificantBits() << 8
+            | Vector256.GreaterThanOrEqual(k2, th).ExtractMostSignificantBits() << 16 | Vector256.GreaterThanOrEqual(k3, th).ExtractMostSignificantBits() << 24;
     }
 }
