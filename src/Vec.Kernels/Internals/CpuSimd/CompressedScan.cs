@@ -81,25 +81,10 @@ internal sealed partial class CpuSimdKernels
         float[] scaled = System.Buffers.ArrayPool<float>.Shared.Rent(m * stride);
         sbyte[] quantised = rows.Interleaved ? new sbyte[m * stride] : [];
         float[] bias = new float[m], outScale = new float[m];
-        for (int q = 0; q < m; q++)
+        fixed (float* pQueries = queries)
         {
-            var query = queries.Slice(q * d, d);
-            var dst = scaled.AsSpan(q * stride, stride);
-            outScale[q] = 1f;
-            if (rows.Storage == VectorStorage.Int8)
-            {
-                dst.Clear();
-                TensorPrimitives.Multiply(query, rows.Step, dst[..d]);
-                double b = 0;
-                for (int j = 0; j < d; j++) b += (double)query[j] * rows.Min[j];
-                if (rows.Interleaved) b += QuantiseQuery(dst, quantised.AsSpan(q * stride, stride), out outScale[q]);
-                bias[q] = (float)b;
-            }
-            else
-            {
-                query.CopyTo(dst);
-                outScale[q] = rows.Scale;
-            }
+            nint qAddr = (nint)pQueries;
+            ForRows(m, (long)d * 64, q => PrepareQuery(new ReadOnlySpan<float>((float*)qAddr + (long)q * d, d), q, rows, stride, scaled, quantised, bias, outScale));
         }
 
         int threads = ThreadsFor((long)m * n * d, rows.Panels / 4);
@@ -123,6 +108,30 @@ internal sealed partial class CpuSimdKernels
             System.Buffers.ArrayPool<float>.Shared.Return(scaled);
             foreach (ulong[]? heap in heaps)
                 if (heap is not null) System.Buffers.ArrayPool<ulong>.Shared.Return(heap);
+        }
+    }
+
+    /// <summary>Query <paramref name="q"/> pre-scaled for the codes (row <paramref name="q"/> of <paramref name="scaled"/>), its
+    /// bias and output scale, and for the VNNI layout its int8 quantisation.</summary>
+    private static void PrepareQuery(ReadOnlySpan<float> query, int q, CompressedRows rows, int stride, float[] scaled, sbyte[] quantised,
+        float[] bias, float[] outScale)
+    {
+        int d = query.Length;
+        var dst = scaled.AsSpan(q * stride, stride);
+        outScale[q] = 1f;
+        if (rows.Storage == VectorStorage.Int8)
+        {
+            dst.Clear();
+            TensorPrimitives.Multiply(query, rows.Step, dst[..d]);
+            double b = 0;
+            for (int j = 0; j < d; j++) b += (double)query[j] * rows.Min[j];
+            if (rows.Interleaved) b += QuantiseQuery(dst, quantised.AsSpan(q * stride, stride), out outScale[q]);
+            bias[q] = (float)b;
+        }
+        else
+        {
+            query.CopyTo(dst);
+            outScale[q] = rows.Scale;
         }
     }
 
