@@ -316,8 +316,19 @@ internal sealed partial class CpuSimdKernels
                 r++;
             }
             float* line = panels + (long)panel * d * PackedPanels.Width;
-            for (int k = 0; k < d; k++, line += PackedPanels.Width)
+            // The next run's row, fetched a run ahead: single-candidate runs would otherwise wait on d strided misses each.
+            float* next = line + lane[0];
+            if (i + r < i1)
+            {
+                int nextId = (int)(order[i + r] >> 32);
+                next = panels + (long)(nextId / PackedPanels.Width) * d * PackedPanels.Width + nextId % PackedPanels.Width;
+            }
+            bool prefetch = Sse.IsSupported;
+            for (int k = 0; k < d; k++, line += PackedPanels.Width, next += PackedPanels.Width)
+            {
+                if (prefetch) Sse.Prefetch0(next);
                 for (int c = 0; c < r; c++) acc[c] += (double)query[c][k] * line[lane[c]];
+            }
             for (int c = 0; c < r; c++)
             {
                 int id = (int)(order[i + c] >> 32);
