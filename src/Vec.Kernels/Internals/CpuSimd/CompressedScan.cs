@@ -17,7 +17,8 @@ internal sealed partial class CpuSimdKernels
     /// <summary>Batches with fewer queries than this scan compressed rows; larger ones run the exact float32 search (its
     /// register-blocked kernel reuses each panel load across 12 queries, while the compressed scan handles one query at a
     /// time). Measured crossovers on 100k x 384 with AVX-512 (rough, shared machine): about 6-8 queries for Float16, about
-    /// 24 for Int8.</summary>
+    /// 24 for Int8 without VNNI. Int8 with VNNI ignores this limit: batches of <see cref="Int8BatchMinimum"/> or more run the
+    /// int8 batch kernel (<c>CompressedBatch.cs</c>), measured faster than the float32 search at every batch size.</summary>
     internal static int CompressedBatchLimit(VectorStorage storage) => storage == VectorStorage.Int8 ? 16 : 8;
 
     /// <summary>Above this many candidates per query the exact float32 search runs instead (it costs less than re-scoring them).</summary>
@@ -38,6 +39,10 @@ internal sealed partial class CpuSimdKernels
     /// width is at least 256; false forces the float-widening kernels (for tests and measurements).</summary>
     internal bool PreferVnni { get; set; } = true;
 
+    /// <summary>Whether Int8 databases created now get the VNNI layout and with it the int8 batch kernel for batches of
+    /// <see cref="Int8BatchMinimum"/> or more queries.</summary>
+    internal bool HasInt8Batch => UseVnni(VectorStorage.Int8);
+
     private bool UseVnni(VectorStorage storage) => storage == VectorStorage.Int8 && Width >= 256 && AvxVnni.IsSupported && PreferVnni;
 
     protected override VectorDatabase CreateDatabaseCore(ReadOnlySpan<float> vectors, int count, int dimension, VectorStorage storage) =>
@@ -57,7 +62,10 @@ internal sealed partial class CpuSimdKernels
             wanted = Math.Clamp(Math.Max((long)k * factor, (long)k + MinimumExtraCandidates), 1, Math.Max(filter?.AllowedCount ?? n, 1));
         }
         // Re-scoring that many candidates is an exact search anyway: run the real one.
-        if (rows is null || m == 0 || m >= CompressedBatchLimit(rows.Storage) || n == 0 || d == 0 || wanted > MaxCandidates)
+        // Int8 in the VNNI layout has a register-blocked batch kernel for every batch size; the other storages hand large
+        // batches to the exact float32 search.
+        bool int8Batch = rows is not null && rows.Interleaved && m >= Int8BatchMinimum;
+        if (rows is null || m == 0 || (m >= CompressedBatchLimit(rows.Storage) && !int8Batch) || n == 0 || d == 0 || wanted > MaxCandidates)
         {
             SearchCore(database, queries, queryCount, k, metric, indices, scores, filter);
             return;
@@ -73,29 +81,15 @@ internal sealed partial class CpuSimdKernels
         float[] scaled = System.Buffers.ArrayPool<float>.Shared.Rent(m * stride);
         sbyte[] quantised = rows.Interleaved ? new sbyte[m * stride] : [];
         float[] bias = new float[m], outScale = new float[m];
-        for (int q = 0; q < m; q++)
+        fixed (float* pQueries = queries)
         {
-            var query = queries.Slice(q * d, d);
-            var dst = scaled.AsSpan(q * stride, stride);
-            outScale[q] = 1f;
-            if (rows.Storage == VectorStorage.Int8)
-            {
-                dst.Clear();
-                TensorPrimitives.Multiply(query, rows.Step, dst[..d]);
-                double b = 0;
-                for (int j = 0; j < d; j++) b += (double)query[j] * rows.Min[j];
-                if (rows.Interleaved) b += QuantiseQuery(dst, quantised.AsSpan(q * stride, stride), out outScale[q]);
-                bias[q] = (float)b;
-            }
-            else
-            {
-                query.CopyTo(dst);
-                outScale[q] = rows.Scale;
-            }
+            nint qAddr = (nint)pQueries;
+            ForRows(m, (long)d * 64, q => PrepareQuery(new ReadOnlySpan<float>((float*)qAddr + (long)q * d, d), q, rows, stride, scaled, quantised, bias, outScale));
         }
 
         int threads = ThreadsFor((long)m * n * d, rows.Panels / 4);
         var heaps = new ulong[threads][];
+        int[] packedQueries = int8Batch ? PackInt8Queries(quantised, m, stride) : [];
         try
         {
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
@@ -104,7 +98,8 @@ internal sealed partial class CpuSimdKernels
                 heap.AsSpan(0, m * candidates).Fill(RankCode.Sentinel);
                 heaps[t] = heap;
                 (int p0, int p1) = Partition.Range(rows.Panels, threads, t);
-                CompressedWorker(scaled, quantised, stride, bias, outScale, m, rows, n, p0, p1, alpha, beta, filterBits, heap, candidates);
+                if (int8Batch) Int8BatchWorker(packedQueries, outScale, bias, m, rows, n, p0, p1, alpha, beta, filterBits, heap, candidates);
+                else CompressedWorker(scaled, quantised, stride, bias, outScale, m, rows, n, p0, p1, alpha, beta, filterBits, heap, candidates);
             });
             Rescore(db, queries, m, k, metric, heaps, candidates, indices, scores);
         }
@@ -113,6 +108,30 @@ internal sealed partial class CpuSimdKernels
             System.Buffers.ArrayPool<float>.Shared.Return(scaled);
             foreach (ulong[]? heap in heaps)
                 if (heap is not null) System.Buffers.ArrayPool<ulong>.Shared.Return(heap);
+        }
+    }
+
+    /// <summary>Query <paramref name="q"/> pre-scaled for the codes (row <paramref name="q"/> of <paramref name="scaled"/>), its
+    /// bias and output scale, and for the VNNI layout its int8 quantisation.</summary>
+    private static void PrepareQuery(ReadOnlySpan<float> query, int q, CompressedRows rows, int stride, float[] scaled, sbyte[] quantised,
+        float[] bias, float[] outScale)
+    {
+        int d = query.Length;
+        var dst = scaled.AsSpan(q * stride, stride);
+        outScale[q] = 1f;
+        if (rows.Storage == VectorStorage.Int8)
+        {
+            dst.Clear();
+            TensorPrimitives.Multiply(query, rows.Step, dst[..d]);
+            double b = 0;
+            for (int j = 0; j < d; j++) b += (double)query[j] * rows.Min[j];
+            if (rows.Interleaved) b += QuantiseQuery(dst, quantised.AsSpan(q * stride, stride), out outScale[q]);
+            bias[q] = (float)b;
+        }
+        else
+        {
+            query.CopyTo(dst);
+            outScale[q] = rows.Scale;
         }
     }
 
@@ -213,25 +232,28 @@ internal sealed partial class CpuSimdKernels
             total += count;
         }
 
+        // Re-score in row order: a 32-row panel's column k is two cache lines shared by 16 rows, so candidates of nearby rows
+        // (from any query) reuse the lines their neighbours brought in instead of each reading d lines from memory.
+        ulong[] order = new ulong[total];
+        int filled = 0;
+        for (int q = 0; q < m; q++)
+            for (int c = 0; c < counts[q]; c++)
+            {
+                int e = q * candidates + c;
+                order[filled++] = ((ulong)(uint)RankCode.Index(exact[e]) << 32) | (uint)e;
+            }
+        order.AsSpan().Sort();
+
         fixed (float* pq = queries)
         {
             nint qAddr = (nint)pq;
             int workers = (long)total * d < ParallelRescoreWork ? 1 : Math.Min(_maxThreads, Math.Max(1, total / 8));
             Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
             {
-                (int e0, int e1) = Partition.Range(m * candidates, workers, w);
-                fixed (float* panels = db.Packed.Data)
-                {
-                    for (int e = e0; e < e1; e++)
-                    {
-                        int q = e / candidates;
-                        if (e - q * candidates >= counts[q]) continue;
-                        int id = RankCode.Index(exact[e]);
-                        float* row = panels + (long)(id / PackedPanels.Width) * d * PackedPanels.Width + id % PackedPanels.Width;
-                        float s = (float)ExactDot((float*)qAddr + (long)q * d, row, d);
-                        exact[e] = RankCode.Encode(MathF.FusedMultiplyAdd(s, alpha[id], beta[id]), id);
-                    }
-                }
+                (int i0, int i1) = Partition.Range(total, workers, w);
+                fixed (float* panels = db.Packed.Data, pAlpha = alpha, pBeta = beta)
+                fixed (ulong* pOrder = order, pExact = exact)
+                    RescoreRuns((float*)qAddr, panels, d, candidates, pOrder, i0, i1, pAlpha, pBeta, pExact);
             });
         }
 
@@ -267,17 +289,52 @@ internal sealed partial class CpuSimdKernels
         }
     }
 
-    /// <summary>q·x for a row read from its packed panel (element k at stride 32), accumulated in double.</summary>
-    private static unsafe double ExactDot(float* query, float* row, int d)
+    /// <summary>Candidates re-scored together from one panel pass (stack arrays).</summary>
+    private const int RescoreRun = 64;
+
+    /// <summary>
+    /// Exact keys for the candidates <c>order[i0..i1)</c> (sorted by row id: id in the high half, heap slot in the low half).
+    /// Runs of candidates in the same 32-row panel are scored in one sequential pass over the panel (dimension outer,
+    /// candidates inner, double accumulation), so each panel is streamed once however many queries picked its rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RescoreRuns(float* queries, float* panels, int d, int candidates, ulong* order, int i0, int i1,
+        float* alpha, float* beta, ulong* exact)
     {
-        double s0 = 0, s1 = 0;
-        int j = 0;
-        for (; j + 2 <= d; j += 2)
+        double* acc = stackalloc double[RescoreRun];
+        float** query = stackalloc float*[RescoreRun];
+        int* lane = stackalloc int[RescoreRun];
+        for (int i = i0; i < i1;)
         {
-            s0 += (double)query[j] * row[(long)j * PackedPanels.Width];
-            s1 += (double)query[j + 1] * row[(long)(j + 1) * PackedPanels.Width];
+            int panel = (int)(order[i] >> 32) / PackedPanels.Width;
+            int r = 0;
+            while (i + r < i1 && r < RescoreRun && (int)(order[i + r] >> 32) / PackedPanels.Width == panel)
+            {
+                acc[r] = 0;
+                query[r] = queries + (long)((int)(uint)order[i + r] / candidates) * d;
+                lane[r] = (int)(order[i + r] >> 32) % PackedPanels.Width;
+                r++;
+            }
+            float* line = panels + (long)panel * d * PackedPanels.Width;
+            // The next run's row, fetched a run ahead: single-candidate runs would otherwise wait on d strided misses each.
+            float* next = line + lane[0];
+            if (i + r < i1)
+            {
+                int nextId = (int)(order[i + r] >> 32);
+                next = panels + (long)(nextId / PackedPanels.Width) * d * PackedPanels.Width + nextId % PackedPanels.Width;
+            }
+            bool prefetch = Sse.IsSupported;
+            for (int k = 0; k < d; k++, line += PackedPanels.Width, next += PackedPanels.Width)
+            {
+                if (prefetch) Sse.Prefetch0(next);
+                for (int c = 0; c < r; c++) acc[c] += (double)query[c][k] * line[lane[c]];
+            }
+            for (int c = 0; c < r; c++)
+            {
+                int id = (int)(order[i + c] >> 32);
+                exact[(int)(uint)order[i + c]] = RankCode.Encode(MathF.FusedMultiplyAdd((float)acc[c], alpha[id], beta[id]), id);
+            }
+            i += r;
         }
-        if (j < d) s0 += (double)query[j] * row[(long)j * PackedPanels.Width];
-        return s0 + s1;
     }
 }
