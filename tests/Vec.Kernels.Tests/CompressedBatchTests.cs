@@ -39,7 +39,7 @@ public class CompressedBatchTests
     public void BatchEqualsSingleQueriesForEveryMetricAndFilter(string backend)
     {
         const int n = 1000, k = 7;
-        using var kernels = KernelBackends.Create(backend);
+        using var kernels = CreateBatchBackend(backend);
         foreach (int d in new[] { 5, 37, 70 })
         {
             float[] x = Data.Gaussian(n * d, seed: 100 + d, scale: 1f);
@@ -71,7 +71,7 @@ public class CompressedBatchTests
         const int n = 10_000, d = 99, m = 30, k = 10;
         float[] x = Data.Clustered(n, d, seed: 21);
         float[] q = Data.Clustered(m, d, seed: 22);
-        using var kernels = KernelBackends.Create(backend);
+        using var kernels = CreateBatchBackend(backend);
         using var exactDb = kernels.CreateDatabase(x, n, d);
         using var db = kernels.CreateDatabase(x, n, d, VectorStorage.Int8);
         foreach (Metric metric in new[] { Metric.InnerProduct, Metric.Cosine, Metric.L2 })
@@ -107,7 +107,7 @@ public class CompressedBatchTests
         const int n = 20, d = 11, m = 6, k = 25;
         float[] x = Data.Gaussian(n * d, seed: 31, scale: 2f);
         float[] q = Data.Gaussian(m * d, seed: 32, scale: 1f);
-        using var kernels = KernelBackends.Create(backend);
+        using var kernels = CreateBatchBackend(backend);
         using var reference = KernelBackends.Create("scalar");
         using var db = kernels.CreateDatabase(x, n, d, VectorStorage.Int8);
         using var refDb = reference.CreateDatabase(x, n, d);
@@ -125,5 +125,14 @@ public class CompressedBatchTests
         var (none, noneScores) = Search(kernels, db, q, m, k, Metric.Cosine, RowFilter.Allow([], n), 0);
         Assert.All(none, id => Assert.Equal(-1, id));
         Assert.All(noneScores, s => Assert.Equal(float.NegativeInfinity, s));
+    }
+
+    /// <summary>The backend with the int8 batch kernel enabled for any database size (by default tiny databases take the
+    /// float32 path, where the kernel would not pay).</summary>
+    private static IVectorKernels CreateBatchBackend(string backend)
+    {
+        var kernels = KernelBackends.Create(backend);
+        ((CpuSimdKernels)kernels).Int8BatchMinimumElements = 0;
+        return kernels;
     }
 }

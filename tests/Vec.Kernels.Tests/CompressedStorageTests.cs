@@ -338,7 +338,7 @@ public class CompressedStorageTests
     }
 
     /// <summary>Batches at or above the backend's crossover run the exact float32 search, bit for bit, except Int8 with the
-    /// VNNI kernel, whose batch path is tested in <see cref="CompressedBatchTests"/>.</summary>
+    /// VNNI kernel on databases large enough for it, whose batch path is tested in <see cref="CompressedBatchTests"/>.</summary>
     [Theory]
     [MemberData(nameof(SimdBackendsAndStorages))]
     public void LargeBatchesEqualExactSearchExactly(string backend, VectorStorage storage, bool vnni)
@@ -348,7 +348,8 @@ public class CompressedStorageTests
         float[] x = Data.Clustered(n, d, seed: 13);
         float[] q = Data.Clustered(m, d, seed: 14);
         using var kernels = Create(backend, vnni);
-        if (storage == VectorStorage.Int8 && ((Vec.Kernels.Internals.CpuSimd.CpuSimdKernels)kernels).HasInt8Batch) return;
+        var simd = (Vec.Kernels.Internals.CpuSimd.CpuSimdKernels)kernels;
+        if (storage == VectorStorage.Int8 && simd.HasInt8Batch && (long)n * d >= simd.Int8BatchMinimumElements) return;
         using var exactDb = kernels.CreateDatabase(x, n, d);
         using var db = kernels.CreateDatabase(x, n, d, storage);
         var filter = RowFilter.FromPredicate(n, r => r % 5 != 0);

@@ -62,9 +62,9 @@ internal sealed partial class CpuSimdKernels
             wanted = Math.Clamp(Math.Max((long)k * factor, (long)k + MinimumExtraCandidates), 1, Math.Max(filter?.AllowedCount ?? n, 1));
         }
         // Re-scoring that many candidates is an exact search anyway: run the real one.
-        // Int8 in the VNNI layout has a register-blocked batch kernel for every batch size; the other storages hand large
-        // batches to the exact float32 search.
-        bool int8Batch = rows is not null && rows.Interleaved && m >= Int8BatchMinimum;
+        // Int8 in the VNNI layout has a register-blocked batch kernel for every batch size (on databases large enough for it
+        // to pay); the other storages hand large batches to the exact float32 search.
+        bool int8Batch = rows is not null && rows.Interleaved && m >= Int8BatchMinimum && (long)n * d >= Int8BatchMinimumElements;
         if (rows is null || m == 0 || (m >= CompressedBatchLimit(rows.Storage) && !int8Batch) || n == 0 || d == 0 || wanted > MaxCandidates)
         {
             SearchCore(database, queries, queryCount, k, metric, indices, scores, filter);
