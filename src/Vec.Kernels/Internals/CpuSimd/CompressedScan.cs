@@ -263,12 +263,7 @@ internal sealed partial class CpuSimdKernels
             var best = exact.AsSpan(q * candidates, counts[q]);
             best.Sort();
             var query = queries.Slice(q * d, d);
-            float queryFactor = metric switch
-            {
-                Metric.Cosine => InverseNorm(query),
-                Metric.L2 => TensorPrimitives.SumOfSquares(query),
-                _ => 1f,
-            };
+            float queryFactor = QueryFactor(metric, query);
             for (int i = 0; i < k; i++)
             {
                 if (i >= best.Length)

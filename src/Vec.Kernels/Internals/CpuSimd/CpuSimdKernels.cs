@@ -557,12 +557,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
             for (int t = 0; t < threads; t++) heaps[t].AsSpan(q * k, k).CopyTo(merged.AsSpan(t * k, k));
             merged.AsSpan().Sort();
             var query = queries.Slice(q * d, d);
-            float queryFactor = metric switch
-            {
-                Metric.Cosine => InverseNorm(query),
-                Metric.L2 => TensorPrimitives.SumOfSquares(query),
-                _ => 1f,
-            };
+            float queryFactor = QueryFactor(metric, query);
             for (int i = 0; i < k; i++)
             {
                 ulong code = merged[i];
@@ -612,6 +607,14 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
             }
         }
     }
+
+    /// <summary>What turns a query's ranking key back into its score: 1/|q| for cosine, |q|² for L2, 1 for inner product.</summary>
+    private static float QueryFactor(Metric metric, ReadOnlySpan<float> query) => metric switch
+    {
+        Metric.Cosine => InverseNorm(query),
+        Metric.L2 => TensorPrimitives.SumOfSquares(query),
+        _ => 1f,
+    };
 
     private static float InverseNorm(ReadOnlySpan<float> x)
     {
