@@ -191,13 +191,13 @@ public static class KernelTable
 
     private static string FormatRow(KernelResult r) =>
         $"{r.Kernel,-28} {r.Shape,-22} {r.MedianMs,10:F3} ms {Cli.Number(r.Value),9} {r.Unit,-7} {r.PercentOfPeak,6:F1}%" +
-        (r.Target is null ? "" : $"  target {r.Target}: {(r.MeetsTarget == true ? "met" : "NOT met")}");
+        Cli.TargetNote(r.Target, r.MeetsTarget);
 
     /// <summary>The report as a markdown table.</summary>
     public static string Markdown(KernelReport report)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"# Kernels{(report.Smoke ? " (SMOKE RUN: --quick sizes on a shared, busy machine; not the reported figures)" : "")}");
+        sb.AppendLine($"# Kernels{Cli.SmokeNote(report.Smoke)}");
         sb.AppendLine();
         sb.AppendLine($"{report.TimestampUtc}; {report.Machine.Cpu}; {report.Machine.Threads} threads of {report.Machine.LogicalCores}; {report.Machine.Runtime}; {report.Machine.Os}");
         sb.AppendLine();
@@ -208,7 +208,7 @@ public static class KernelTable
         sb.AppendLine("|---|---|---|---:|---:|---|---:|---|---|");
         foreach (var r in report.Results)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Backend} | {r.Kernel} | {r.Shape} | {r.MedianMs:F3} | {Cli.Number(r.Value)} | {r.Unit} | {r.PercentOfPeak:F1} | {r.Target ?? ""} | {(r.MeetsTarget is null ? "" : r.MeetsTarget.Value ? "yes" : "no")} |"));
+                $"| {r.Backend} | {r.Kernel} | {r.Shape} | {r.MedianMs:F3} | {Cli.Number(r.Value)} | {r.Unit} | {r.PercentOfPeak:F1} | {r.Target ?? ""} | {Cli.YesNo(r.MeetsTarget)} |"));
         return sb.ToString();
     }
 }
@@ -245,13 +245,32 @@ public static class Cli
         Path.Combine(Data.RepoRoot(), "bench", "results", Data.CpuSlug(),
             $"{kind}{(smoke ? "-smoke" : "")}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
 
-    /// <summary>Writes <paramref name="report"/> as JSON to <paramref name="jsonPath"/> and the markdown next to it (same name, .md).</summary>
+    /// <summary>Heading suffix of a <c>--quick</c> report.</summary>
+    public static string SmokeNote(bool smoke) =>
+        smoke ? " (SMOKE RUN: --quick sizes on a shared, busy machine; not the reported figures)" : "";
+
+    /// <summary>Console suffix naming a row's target and whether it is met (empty without a target).</summary>
+    public static string TargetNote(string? target, bool? met) =>
+        target is null ? "" : $"  target {target}: {(met == true ? "met" : "NOT met")}";
+
+    /// <summary>Markdown cell for whether a target is met (empty without a target).</summary>
+    public static string YesNo(bool? met) => met is null ? "" : met.Value ? "yes" : "no";
+
+    /// <summary>Writes <paramref name="report"/> as JSON to <paramref name="jsonPath"/> and the markdown next to it (same name,
+    /// .md), each atomically (written beside, then moved into place), so no half-written report is ever left.</summary>
     public static void WriteReport<T>(string jsonPath, T report, string markdown)
     {
         string full = Path.GetFullPath(jsonPath);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        File.WriteAllText(full, JsonSerializer.Serialize(report, Json));
-        File.WriteAllText(Path.ChangeExtension(full, ".md"), markdown);
+        WriteAtomically(full, JsonSerializer.Serialize(report, Json));
+        WriteAtomically(Path.ChangeExtension(full, ".md"), markdown);
         Console.WriteLine($"wrote {full} and {Path.ChangeExtension(full, ".md")}");
+    }
+
+    private static void WriteAtomically(string path, string text)
+    {
+        string temp = path + ".tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
     }
 }

@@ -228,13 +228,13 @@ public static class SearchCompare
         $"{r.Dataset,-20} {r.Metric,-3} {r.Mode,-6} {r.Engine,-24} {r.Qps,12:F0} QPS  x{r.RatioToFaiss,5:F2}" +
         (r.RecallVsFaiss is null ? "" : $"  recall@10 vs faiss {r.RecallVsFaiss:F4}") +
         (r.RecallVsGroundTruth is null ? "" : $"  vs truth {r.RecallVsGroundTruth:F4}") +
-        (r.Target is null ? "" : $"  target {r.Target}: {(r.MeetsTarget == true ? "met" : "NOT met")}");
+        Cli.TargetNote(r.Target, r.MeetsTarget);
 
     /// <summary>The report as a markdown table.</summary>
     public static string Markdown(CompareReport report)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"# VecRec vs FAISS flat{(report.Smoke ? " (SMOKE RUN: --quick sizes on a shared, busy machine; not the reported figures)" : "")}");
+        sb.AppendLine($"# VecRec vs FAISS flat{Cli.SmokeNote(report.Smoke)}");
         sb.AppendLine();
         sb.AppendLine($"{report.TimestampUtc}; {report.Machine.Cpu}; {report.Machine.Threads} threads of {report.Machine.LogicalCores}; {report.Machine.Runtime}; FAISS {report.FaissVersion}; k = {K}");
         sb.AppendLine();
@@ -242,7 +242,7 @@ public static class SearchCompare
         sb.AppendLine("|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|");
         foreach (var r in report.Results)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Dataset} | {r.Metric} | {r.Mode} | {r.Engine} | {r.Queries} | {r.MedianMs:F3} | {r.Qps:F0} | {r.RatioToFaiss:F2} | {r.RecallVsFaiss?.ToString("F4", CultureInfo.InvariantCulture) ?? ""} | {r.RecallVsGroundTruth?.ToString("F4", CultureInfo.InvariantCulture) ?? ""} | {r.Target ?? ""} | {(r.MeetsTarget is null ? "" : r.MeetsTarget.Value ? "yes" : "no")} |"));
+                $"| {r.Dataset} | {r.Metric} | {r.Mode} | {r.Engine} | {r.Queries} | {r.MedianMs:F3} | {r.Qps:F0} | {r.RatioToFaiss:F2} | {r.RecallVsFaiss?.ToString("F4", CultureInfo.InvariantCulture) ?? ""} | {r.RecallVsGroundTruth?.ToString("F4", CultureInfo.InvariantCulture) ?? ""} | {r.Target ?? ""} | {Cli.YesNo(r.MeetsTarget)} |"));
         return sb.ToString();
     }
 
