@@ -78,6 +78,23 @@ public sealed class RowFilter
         return new RowFilter(bits, rowCount);
     }
 
+    /// <summary>
+    /// Builds a filter from a bitmap: bit <c>r % 64</c> of word <c>r / 64</c> set means row <c>r</c> is allowed. Bits at
+    /// or beyond <paramref name="rowCount"/> are ignored. The bitmap is copied.
+    /// </summary>
+    /// <param name="bits">At least <c>ceil(rowCount / 64)</c> words.</param>
+    /// <param name="rowCount">Number of rows in the database the filter is for.</param>
+    public static RowFilter FromBits(ReadOnlySpan<ulong> bits, int rowCount)
+    {
+        ulong[] copy = NewBits(rowCount);
+        if (bits.Length < copy.Length)
+            throw new ArgumentException($"Needs {copy.Length} words for {rowCount} rows, got {bits.Length}.", nameof(bits));
+        bits[..copy.Length].CopyTo(copy);
+        int tail = rowCount & 63;
+        if (tail != 0) copy[^1] &= (1UL << tail) - 1;
+        return new RowFilter(copy, rowCount);
+    }
+
     private static ulong[] NewBits(int rowCount)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rowCount);
