@@ -1,0 +1,39 @@
+namespace Vec.Index;
+
+/// <summary>Which full-precision copy of each vector an IVF-PQ index keeps for refine (re-ranking).</summary>
+public enum RefineStorage
+{
+    /// <summary>No copy: smallest index; <see cref="SearchOptions.RefineFactor"/> must be 0.</summary>
+    None = 0,
+
+    /// <summary>float32 copies (4 bytes per dimension): refine returns exact scores.</summary>
+    Float32 = 1,
+
+    /// <summary>float16 copies (2 bytes per dimension): refine scores within float16 rounding.</summary>
+    Float16 = 2,
+}
+
+/// <summary>Settings of an <see cref="IvfPqIndex"/> fixed at construction (per-call settings are in <see cref="SearchOptions"/>).</summary>
+public sealed record IvfPqOptions
+{
+    /// <summary>Number of inverted lists (coarse centroids), nlist. Default 1024; about 4·sqrt(n) to 16·sqrt(n) is typical.</summary>
+    public int Lists { get; init; } = 1024;
+
+    /// <summary>Number of PQ sub-quantisers M; the dimension must be a multiple of it. Default 16.</summary>
+    public int SubQuantizers { get; init; } = 16;
+
+    /// <summary>Bits per PQ code (8 standard; 4..7 smaller and coarser). Default 8.</summary>
+    public int Bits { get; init; } = 8;
+
+    /// <summary>Learn an OPQ rotation before quantising (better codes for correlated dimensions, slower training).</summary>
+    public bool UseOpq { get; init; }
+
+    /// <summary>Full-precision copies kept for refine. Default <see cref="RefineStorage.None"/>.</summary>
+    public RefineStorage Refine { get; init; } = RefineStorage.None;
+
+    /// <summary>k-means settings of the coarse quantiser; default 10 iterations, as FAISS's <c>Level1Quantizer</c>.</summary>
+    public KMeansOptions CoarseKMeans { get; init; } = new() { Iterations = 10 };
+
+    /// <summary>k-means settings of the PQ codebooks; default 25 iterations, as FAISS's <c>ProductQuantizer</c>.</summary>
+    public KMeansOptions CodebookKMeans { get; init; } = new() { Iterations = 25 };
+}
