@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+using Vec.Index.Internals;
 using Vec.Kernels;
 
 namespace Vec.Index;
@@ -8,8 +10,30 @@ namespace Vec.Index;
 /// of its residual. A search scans the <see cref="SearchOptions.NProbe"/> nearest lists with per-query lookup tables and,
 /// optionally, re-ranks the best <c>k x R</c> candidates with stored full-precision vectors.
 /// </summary>
+/// <remarks>
+/// <para>Metrics: L2 ranks by squared distance; cosine normalises vectors and queries and ranks by L2 on the unit
+/// sphere (the same order as cosine, and far better recall than inner product on normalised vectors), reporting
+/// <c>1 - d/2</c>, the cosine of the approximated vector; inner product assigns lists by inner product and scores
+/// <c>&lt;q, c&gt; + &lt;q, r&gt;</c>.</para>
+/// <para>For L2 and cosine the list-dependent part of the lookup tables (<c>|r|^2 + 2&lt;c, r&gt;</c>) is precomputed at
+/// training when it fits in 512 MB (FAISS's precomputed tables), so a probe costs one fused multiply-add over the
+/// table plus the scan.</para>
+/// <para>Concurrency: searches read an immutable snapshot of the lists; writers are serialised and publish new
+/// snapshots (appends reuse spare capacity beyond every published count, removals copy the affected lists), so search
+/// runs concurrently with <see cref="Add"/> and <see cref="Remove"/>.</para>
+/// </remarks>
 public sealed class IvfPqIndex : IVectorIndex
 {
+    private const long MaxPrecomputedTableFloats = 512L * 1024 * 1024 / sizeof(float);
+
+    private readonly object _writeLock = new();
+    private readonly Dictionary<long, int> _listOf = new();
+    private readonly bool _ownsKernels;
+    private readonly PqScanKind _scanKind;
+    private volatile IvfSnapshot _snapshot;
+    private volatile TrainedState? _state;
+    private bool _disposed;
+
     /// <summary>Creates an untrained index.</summary>
     /// <param name="dimension">Vector dimension; a multiple of <see cref="IvfPqOptions.SubQuantizers"/>.</param>
     /// <param name="metric">Metric to rank by.</param>
@@ -17,7 +41,26 @@ public sealed class IvfPqIndex : IVectorIndex
     /// <param name="kernels">Kernel backend for training, coarse assignment and refine; <see langword="null"/> for
     /// <see cref="KernelBackends.CreateDefault"/> (then owned by the index).</param>
     public IvfPqIndex(int dimension, Metric metric, IvfPqOptions? options = null, IVectorKernels? kernels = null)
-        => throw new NotImplementedException();
+    {
+        Validation.Dimension(dimension);
+        Validation.Metric(metric);
+        options ??= new IvfPqOptions();
+        if (options.Lists <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.Lists, "Lists must be positive.");
+        if (options.SubQuantizers <= 0 || dimension % options.SubQuantizers != 0)
+            throw new ArgumentException($"SubQuantizers ({options.SubQuantizers}) must be positive and divide the dimension ({dimension}).", nameof(options));
+        if (options.Bits is < 1 or > 8) throw new ArgumentOutOfRangeException(nameof(options), options.Bits, "Bits must be in 1..8.");
+        if (!Enum.IsDefined(options.Refine)) throw new ArgumentOutOfRangeException(nameof(options), options.Refine, "Unknown refine storage.");
+        if (options.MaxThreads <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.MaxThreads, "MaxThreads must be positive.");
+        ArgumentNullException.ThrowIfNull(options.CoarseKMeans, nameof(options));
+        ArgumentNullException.ThrowIfNull(options.CodebookKMeans, nameof(options));
+        Dimension = dimension;
+        Metric = metric;
+        Options = options;
+        _ownsKernels = kernels is null;
+        Kernels = kernels ?? KernelBackends.CreateDefault();
+        _scanKind = PqScanner.ForBackend(Kernels.Name);
+        _snapshot = new IvfSnapshot([], 0);
+    }
 
     /// <inheritdoc />
     public int Dimension { get; }
@@ -26,42 +69,537 @@ public sealed class IvfPqIndex : IVectorIndex
     public Metric Metric { get; }
 
     /// <summary>Construction settings.</summary>
-    public IvfPqOptions Options { get; } = new();
+    public IvfPqOptions Options { get; }
 
     /// <summary>The kernel backend.</summary>
-    public IVectorKernels Kernels { get; } = null!;
+    public IVectorKernels Kernels { get; }
 
     /// <inheritdoc />
-    public long Count => throw new NotImplementedException();
+    public long Count => _snapshot.Count;
 
     /// <inheritdoc />
-    public bool IsTrained => throw new NotImplementedException();
+    public bool IsTrained => _state is not null;
 
-    /// <summary>Bytes held per stored vector: code, id and refine copy, plus list overhead spread over the vectors.</summary>
-    public double BytesPerVector => throw new NotImplementedException();
+    /// <summary>Number of inverted lists.</summary>
+    public int Lists => Options.Lists;
+
+    /// <summary>
+    /// Bytes held per stored vector: PQ code, id, refine copy and id map, with list slack spread over the vectors
+    /// (0 when empty). Fixed costs (centroids, codebooks, precomputed tables) are in <see cref="FixedBytes"/>.
+    /// </summary>
+    public double BytesPerVector
+    {
+        get
+        {
+            IvfSnapshot s = _snapshot;
+            if (s.Count == 0) return 0;
+            long bytes = 0;
+            foreach (IvfList list in s.Lists) bytes += list.Bytes;
+            const int idMapBytesPerEntry = 28; // Dictionary<long, int>: bucket (4) + entry (hash 4, next 4, key 8, value 4, padding 4).
+            return (double)bytes / s.Count + idMapBytesPerEntry;
+        }
+    }
+
+    /// <summary>Bytes of the trained structures that do not grow with the vectors: centroids, codebooks, tables, OPQ.</summary>
+    public long FixedBytes
+    {
+        get
+        {
+            TrainedState? t = _state;
+            if (t is null) return 0;
+            return (t.Centroids.LongLength + t.Pq.Centroids.Length + (t.TermTables?.LongLength ?? 0) + (t.Opq is null ? 0 : (long)Dimension * Dimension)) * sizeof(float);
+        }
+    }
 
     /// <summary>Warning from training (too few points per centroid), or <see langword="null"/>.</summary>
-    public string? TrainingWarning => throw new NotImplementedException();
+    public string? TrainingWarning => _state?.Warning;
+
+    /// <summary>Current size of each inverted list.</summary>
+    public int[] ListSizes()
+    {
+        IvfSnapshot s = _snapshot;
+        var sizes = new int[Options.Lists];
+        for (int i = 0; i < s.Lists.Length; i++) sizes[i] = s.Lists[i].Count;
+        return sizes;
+    }
 
     /// <inheritdoc />
-    public void Train(ReadOnlySpan<float> vectors, int count) => throw new NotImplementedException();
+    /// <exception cref="InvalidOperationException">The index is already trained.</exception>
+    public void Train(ReadOnlySpan<float> vectors, int count)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Validation.Matrix(vectors, count, Dimension, nameof(vectors), nameof(count));
+        if (count < Options.Lists)
+            throw new ArgumentException($"Training needs at least as many vectors as lists ({Options.Lists}); got {count}.", nameof(count));
+        lock (_writeLock)
+        {
+            if (_state is not null) throw new InvalidOperationException("The index is already trained.");
+            int d = Dimension, nlist = Options.Lists;
+            float[] x = vectors.ToArray();
+            if (Metric == Metric.Cosine) NormalizeRows(x, count);
+            OpqRotation? opq = null;
+            if (Options.UseOpq)
+            {
+                opq = new OpqRotation(d, Options.SubQuantizers);
+                opq.Train(x, count, seed: Options.CodebookKMeans.Seed, pqKMeans: Options.CodebookKMeans with { Iterations = Math.Min(Options.CodebookKMeans.Iterations, 10) });
+                var rotated = new float[x.Length];
+                opq.Apply(x, count, rotated);
+                x = rotated;
+            }
+
+            KMeansResult coarse = KMeans.Train(x, count, d, nlist, Options.CoarseKMeans, Kernels);
+            VectorDatabase coarseDb = Kernels.CreateDatabase(coarse.Centroids, nlist, d);
+            try
+            {
+                // Residuals of (a sample of) the training vectors to their lists train the codebooks.
+                int ksub = 1 << Options.Bits;
+                int sample = (int)Math.Min(count, (long)Math.Max(1, Options.CodebookKMeans.MaxPointsPerCentroid) * ksub);
+                float[] residuals = SampleRows(x, count, sample, Options.CodebookKMeans.Seed);
+                var labels = new int[sample];
+                AssignCoarse(coarseDb, residuals, sample, labels, null);
+                SubtractCentroids(residuals, sample, labels, coarse.Centroids);
+                var pq = new ProductQuantizer(d, Options.SubQuantizers, Options.Bits);
+                pq.Train(residuals, sample, Options.CodebookKMeans, Kernels);
+
+                float[]? tables = null;
+                if (Metric != Metric.InnerProduct && (long)nlist * Options.SubQuantizers * ksub <= MaxPrecomputedTableFloats)
+                    tables = PrecomputeTermTables(pq, coarse.Centroids, nlist);
+
+                var lists = new IvfList[nlist];
+                Array.Fill(lists, IvfList.Empty);
+                _snapshot = new IvfSnapshot(lists, 0);
+                _state = new TrainedState(coarse.Centroids, coarseDb, pq, opq, tables, coarse.Warning);
+            }
+            catch
+            {
+                coarseDb.Dispose();
+                throw;
+            }
+        }
+    }
 
     /// <inheritdoc />
-    public void Add(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors) => throw new NotImplementedException();
+    /// <exception cref="InvalidOperationException">The index is not trained.</exception>
+    public void Add(ReadOnlySpan<long> ids, ReadOnlySpan<float> vectors)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Validation.Matrix(vectors, ids.Length, Dimension, nameof(vectors), nameof(ids));
+        Validation.NewIds(ids);
+        TrainedState state = _state ?? throw new InvalidOperationException("Train the index before adding vectors.");
+        int n = ids.Length, d = Dimension, m = Options.SubQuantizers;
+        if (n == 0) return;
+
+        // Encode outside the lock: normalise, rotate, assign, subtract, quantise.
+        float[] refine = vectors.ToArray();
+        if (Metric == Metric.Cosine) NormalizeRows(refine, n);
+        float[] x = Rotate(state, refine, n);
+        var labels = new int[n];
+        AssignCoarse(state.CoarseDb, x, n, labels, null);
+        if (ReferenceEquals(x, refine)) x = (float[])x.Clone();
+        SubtractCentroids(x, n, labels, state.Centroids);
+        var codes = new byte[(long)n * m];
+        state.Pq.Encode(x, n, codes);
+
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            for (int i = 0; i < n; i++)
+                if (_listOf.ContainsKey(ids[i])) throw new ArgumentException($"Id {ids[i]} is already in the index.", nameof(ids));
+
+            IvfSnapshot current = _snapshot;
+            var lists = (IvfList[])current.Lists.Clone();
+            // Group rows by list (counting sort keeps the caller's order within a list).
+            var start = new int[lists.Length + 1];
+            foreach (int l in labels) start[l + 1]++;
+            for (int l = 0; l < lists.Length; l++) start[l + 1] += start[l];
+            var order = new int[n];
+            var fill = (int[])start.Clone();
+            for (int i = 0; i < n; i++) order[fill[labels[i]]++] = i;
+
+            for (int l = 0; l < lists.Length; l++)
+            {
+                int added = start[l + 1] - start[l];
+                if (added == 0) continue;
+                lists[l] = Append(lists[l], added, order.AsSpan(start[l], added), ids, codes, refine);
+            }
+            _snapshot = new IvfSnapshot(lists, current.Count + n);
+            for (int i = 0; i < n; i++) _listOf[ids[i]] = labels[i];
+        }
+    }
 
     /// <inheritdoc />
+    public int Remove(ReadOnlySpan<long> ids)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (ids.Length == 0) return 0;
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var byList = new Dictionary<int, HashSet<long>>();
+            foreach (long id in ids)
+            {
+                if (!_listOf.TryGetValue(id, out int l)) continue;
+                if (!byList.TryGetValue(l, out HashSet<long>? set)) byList[l] = set = [];
+                set.Add(id);
+            }
+            if (byList.Count == 0) return 0;
+            IvfSnapshot current = _snapshot;
+            var lists = (IvfList[])current.Lists.Clone();
+            int removed = 0;
+            foreach ((int l, HashSet<long> victims) in byList)
+            {
+                lists[l] = Without(lists[l], victims);
+                removed += victims.Count;
+            }
+            _snapshot = new IvfSnapshot(lists, current.Count - removed);
+            foreach (HashSet<long> victims in byList.Values)
+                foreach (long id in victims) _listOf.Remove(id);
+            return removed;
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Contains(long id)
+    {
+        lock (_writeLock) return _listOf.ContainsKey(id);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The index is not trained.</exception>
     public void Search(ReadOnlySpan<float> queries, int queryCount, int k, Span<long> ids, Span<float> scores, SearchOptions? options = null)
-        => throw new NotImplementedException();
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Validation.Search(queries, queryCount, k, Dimension, ids.Length, scores.Length);
+        options ??= SearchOptions.Default;
+        TrainedState state = _state ?? throw new InvalidOperationException("Train the index before searching.");
+        int refineFactor = options.RefineFactor;
+        if (refineFactor > 0 && Options.Refine == RefineStorage.None)
+            throw new ArgumentException("RefineFactor > 0 needs an index built with IvfPqOptions.Refine (Float32 or Float16).", nameof(options));
+        if (queryCount == 0) return;
+        IvfSnapshot snapshot = _snapshot;
+        int d = Dimension;
+        int nprobe = Math.Min(options.NProbe, Options.Lists);
+
+        float[] refineQueries = queries[..(queryCount * d)].ToArray();
+        if (Metric == Metric.Cosine) NormalizeRows(refineQueries, queryCount);
+        float[] q = Rotate(state, refineQueries, queryCount);
+        var probes = new int[queryCount * nprobe];
+        var probeScores = new float[probes.Length];
+        Kernels.Search(state.CoarseDb, q, queryCount, nprobe, CoarseMetric, probes, probeScores);
+
+        var resultIds = new long[queryCount * k];
+        var resultScores = new float[queryCount * k];
+        var context = new SearchContext(this, state, snapshot, q, refineQueries, probes, probeScores, nprobe, k, refineFactor, options.Filter, resultIds, resultScores);
+        if (queryCount == 1 || Options.MaxThreads == 1)
+        {
+            var scratch = new Scratch(this, state);
+            for (int i = 0; i < queryCount; i++) context.SearchOne(i, scratch);
+        }
+        else
+        {
+            int chunks = Math.Min(queryCount, Options.MaxThreads * 4);
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxThreads },
+                () => new Scratch(this, state),
+                (c, _, scratch) =>
+                {
+                    int begin = (int)((long)queryCount * c / chunks), end = (int)((long)queryCount * (c + 1) / chunks);
+                    for (int i = begin; i < end; i++) context.SearchOne(i, scratch);
+                    return scratch;
+                },
+                _ => { });
+        }
+        resultIds.CopyTo(ids);
+        resultScores.CopyTo(scores);
+    }
 
     /// <inheritdoc />
-    public int Remove(ReadOnlySpan<long> ids) => throw new NotImplementedException();
+    public void Save(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        throw new NotImplementedException("IVF-PQ persistence lands with the index file format.");
+    }
 
     /// <inheritdoc />
-    public bool Contains(long id) => throw new NotImplementedException();
+    public void Dispose()
+    {
+        lock (_writeLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _state?.CoarseDb.Dispose();
+            _state = null;
+            _snapshot = new IvfSnapshot([], 0);
+            _listOf.Clear();
+            if (_ownsKernels) Kernels.Dispose();
+        }
+    }
 
-    /// <inheritdoc />
-    public void Save(string path) => throw new NotImplementedException();
+    private Metric CoarseMetric => Metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
 
-    /// <inheritdoc />
-    public void Dispose() => throw new NotImplementedException();
+    private void AssignCoarse(VectorDatabase coarseDb, float[] x, int n, int[] labels, float[]? scores)
+    {
+        const int chunk = 65536;
+        var s = scores ?? new float[Math.Min(n, chunk)];
+        for (int first = 0; first < n; first += chunk)
+        {
+            int rows = Math.Min(chunk, n - first);
+            Kernels.Search(coarseDb, x.AsSpan(first * Dimension, rows * Dimension), rows, 1, CoarseMetric,
+                labels.AsSpan(first, rows), scores is null ? s.AsSpan(0, rows) : scores.AsSpan(first, rows));
+        }
+    }
+
+    private void SubtractCentroids(float[] x, int n, int[] labels, float[] centroids)
+    {
+        int d = Dimension;
+        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxThreads }, i =>
+            TensorPrimitives.Subtract(x.AsSpan(i * d, d), centroids.AsSpan(labels[i] * d, d), x.AsSpan(i * d, d)));
+    }
+
+    private void NormalizeRows(float[] x, int n)
+    {
+        int d = Dimension;
+        for (int i = 0; i < n; i++)
+        {
+            Span<float> row = x.AsSpan(i * d, d);
+            float norm = TensorPrimitives.Norm(row);
+            if (norm > 0) TensorPrimitives.Divide(row, norm, row);
+        }
+    }
+
+    private float[] Rotate(TrainedState state, float[] x, int n)
+    {
+        if (state.Opq is null) return x;
+        var y = new float[x.Length];
+        state.Opq.Apply(x, n, y);
+        return y;
+    }
+
+    private float[] SampleRows(float[] x, int count, int sample, int seed)
+    {
+        int d = Dimension;
+        if (sample >= count) return (float[])x.Clone();
+        var rng = new Random(seed);
+        int[] perm = Enumerable.Range(0, count).ToArray();
+        for (int i = 0; i < sample; i++)
+        {
+            int j = rng.Next(i, count);
+            (perm[i], perm[j]) = (perm[j], perm[i]);
+        }
+        var result = new float[(long)sample * d];
+        for (int i = 0; i < sample; i++) x.AsSpan(perm[i] * d, d).CopyTo(result.AsSpan(i * d, d));
+        return result;
+    }
+
+    /// <summary>T[l][m][j] = |r_mj|^2 + 2 &lt;c_l (sub-vector m), r_mj&gt;: the query-independent part of the L2 tables.</summary>
+    private float[] PrecomputeTermTables(ProductQuantizer pq, float[] centroids, int nlist)
+    {
+        int d = Dimension, size = pq.SubQuantizers * pq.CentroidsPerSubQuantizer;
+        var norms = new float[size];
+        pq.ComputeDistanceTable(new float[d], norms);
+        var tables = new float[(long)nlist * size];
+        Parallel.For(0, nlist, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxThreads }, l =>
+        {
+            Span<float> t = tables.AsSpan((int)((long)l * size), size);
+            pq.ComputeInnerProductTable(centroids.AsSpan(l * d, d), t);
+            TensorPrimitives.MultiplyAdd(t, 2f, norms, t);
+        });
+        return tables;
+    }
+
+    private IvfList Append(IvfList list, int added, ReadOnlySpan<int> rows, ReadOnlySpan<long> ids, byte[] codes, float[] vectors)
+    {
+        int m = Options.SubQuantizers, d = Dimension;
+        int need = list.Count + added;
+        long[] idArr = list.Ids;
+        byte[] codeArr = list.Codes;
+        float[]? r32 = list.Refine32;
+        Half[]? r16 = list.Refine16;
+        if (need > idArr.Length)
+        {
+            int capacity = Math.Max(need, Math.Max(IvfCodeLayout.BlockSize, idArr.Length + idArr.Length / 2));
+            capacity = (capacity + IvfCodeLayout.BlockSize - 1) / IvfCodeLayout.BlockSize * IvfCodeLayout.BlockSize;
+            idArr = Grow(idArr, capacity, list.Count);
+            codeArr = Grow(codeArr, (int)IvfCodeLayout.Bytes(capacity, m), (int)IvfCodeLayout.Bytes(list.Count, m));
+            if (Options.Refine == RefineStorage.Float32) r32 = Grow(r32 ?? [], capacity * d, list.Count * d);
+            if (Options.Refine == RefineStorage.Float16) r16 = Grow(r16 ?? [], capacity * d, list.Count * d);
+        }
+        for (int i = 0; i < added; i++)
+        {
+            int row = rows[i], pos = list.Count + i;
+            idArr[pos] = ids[row];
+            IvfCodeLayout.Write(codeArr, pos, m, codes.AsSpan(row * m, m));
+            if (r32 is not null) vectors.AsSpan(row * d, d).CopyTo(r32.AsSpan(pos * d, d));
+            if (r16 is not null) TensorPrimitives.ConvertToHalf(vectors.AsSpan(row * d, d), r16.AsSpan(pos * d, d));
+        }
+        return new IvfList(idArr, codeArr, r32, r16, need);
+    }
+
+    private IvfList Without(IvfList list, HashSet<long> victims)
+    {
+        int m = Options.SubQuantizers, d = Dimension;
+        int keep = list.Count - victims.Count;
+        if (keep == 0) return IvfList.Empty;
+        int capacity = (keep + IvfCodeLayout.BlockSize - 1) / IvfCodeLayout.BlockSize * IvfCodeLayout.BlockSize;
+        var idArr = new long[capacity];
+        var codeArr = new byte[IvfCodeLayout.Bytes(capacity, m)];
+        float[]? r32 = list.Refine32 is null ? null : new float[capacity * d];
+        Half[]? r16 = list.Refine16 is null ? null : new Half[capacity * d];
+        Span<byte> code = stackalloc byte[m];
+        int o = 0;
+        for (int v = 0; v < list.Count; v++)
+        {
+            if (victims.Contains(list.Ids[v])) continue;
+            idArr[o] = list.Ids[v];
+            IvfCodeLayout.Read(list.Codes, v, m, code);
+            IvfCodeLayout.Write(codeArr, o, m, code);
+            list.Refine32?.AsSpan(v * d, d).CopyTo(r32.AsSpan(o * d, d));
+            list.Refine16?.AsSpan(v * d, d).CopyTo(r16.AsSpan(o * d, d));
+            o++;
+        }
+        return new IvfList(idArr, codeArr, r32, r16, keep);
+    }
+
+    private static T[] Grow<T>(T[] array, int capacity, int used)
+    {
+        var grown = new T[capacity];
+        array.AsSpan(0, used).CopyTo(grown);
+        return grown;
+    }
+
+    /// <summary>Everything training produces; immutable once published.</summary>
+    private sealed record TrainedState(float[] Centroids, VectorDatabase CoarseDb, ProductQuantizer Pq, OpqRotation? Opq, float[]? TermTables, string? Warning);
+
+    /// <summary>Per-thread buffers of a search.</summary>
+    private sealed class Scratch
+    {
+        public Scratch(IvfPqIndex index, TrainedState state)
+        {
+            int size = state.Pq.SubQuantizers * state.Pq.CentroidsPerSubQuantizer;
+            InnerProducts = new float[size];
+            Table = new float[size];
+            Residual = new float[index.Dimension];
+            Vector = new float[index.Dimension];
+            Heap = new CandidateHeap(1);
+        }
+
+        public float[] InnerProducts { get; }
+
+        public float[] Table { get; }
+
+        public float[] Residual { get; }
+
+        public float[] Vector { get; }
+
+        public CandidateHeap Heap { get; }
+
+        public float[] Keys { get; set; } = [];
+
+        public long[] Payloads { get; set; } = [];
+    }
+
+    /// <summary>One search call's shared, read-only inputs and its output arrays.</summary>
+    private sealed class SearchContext(IvfPqIndex index, TrainedState state, IvfSnapshot snapshot, float[] queries, float[] refineQueries,
+        int[] probes, float[] probeScores, int nprobe, int k, int refineFactor, IdFilter? filter, long[] ids, float[] scores)
+    {
+        public void SearchOne(int qi, Scratch scratch)
+        {
+            int d = index.Dimension;
+            ProductQuantizer pq = state.Pq;
+            int m = pq.SubQuantizers, ksub = pq.CentroidsPerSubQuantizer, size = m * ksub;
+            ReadOnlySpan<float> query = queries.AsSpan(qi * d, d);
+            int capacity = refineFactor > 0 ? checked(k * refineFactor) : k;
+            CandidateHeap heap = scratch.Heap;
+            heap.Reset(capacity);
+            bool ip = index.Metric == Metric.InnerProduct;
+            bool tables = state.TermTables is not null;
+            if (ip || tables)
+            {
+                pq.ComputeInnerProductTable(query, scratch.InnerProducts);
+                if (ip) TensorPrimitives.Negate(scratch.InnerProducts, scratch.Table);
+            }
+            for (int p = 0; p < nprobe; p++)
+            {
+                int l = probes[qi * nprobe + p];
+                if (l < 0) continue;
+                IvfList list = snapshot.Lists[l];
+                if (list.Count == 0) continue;
+                float bias;
+                if (ip)
+                {
+                    bias = -probeScores[qi * nprobe + p];
+                }
+                else if (tables)
+                {
+                    // LUT = T_l - 2 <q, r>; bias = |q - c_l|^2.
+                    TensorPrimitives.MultiplyAdd(scratch.InnerProducts, -2f, state.TermTables.AsSpan(l * size, size), scratch.Table);
+                    bias = probeScores[qi * nprobe + p];
+                }
+                else
+                {
+                    TensorPrimitives.Subtract(query, state.Centroids.AsSpan(l * d, d), scratch.Residual);
+                    pq.ComputeDistanceTable(scratch.Residual, scratch.Table);
+                    bias = 0;
+                }
+                PqScanner.Scan(index._scanKind, list.Codes, list.Count, m, ksub, scratch.Table, bias, heap, list.Ids, l, filter);
+            }
+
+            if (scratch.Keys.Length < capacity)
+            {
+                scratch.Keys = new float[capacity];
+                scratch.Payloads = new long[capacity];
+            }
+            int found = heap.DrainSorted(scratch.Keys, scratch.Payloads);
+            Span<long> outIds = ids.AsSpan(qi * k, k);
+            Span<float> outScores = scores.AsSpan(qi * k, k);
+            if (refineFactor > 0) found = Refine(qi, scratch, found);
+            int take = Math.Min(found, k);
+            for (int r = 0; r < take; r++)
+            {
+                long payload = scratch.Payloads[r];
+                IvfList list = snapshot.Lists[(int)(payload >> 32)];
+                outIds[r] = list.Ids[(int)(uint)payload];
+                outScores[r] = refineFactor > 0 ? RefinedScore(scratch.Keys[r]) : ApproximateScore(scratch.Keys[r]);
+            }
+            if (take < k) ResultMerge.FillMissing(outIds[take..], outScores[take..], index.Metric);
+        }
+
+        /// <summary>Re-scores the candidates exactly and re-sorts them; returns their number.</summary>
+        private int Refine(int qi, Scratch scratch, int found)
+        {
+            int d = index.Dimension;
+            ReadOnlySpan<float> q = refineQueries.AsSpan(qi * d, d);
+            for (int c = 0; c < found; c++)
+            {
+                long payload = scratch.Payloads[c];
+                IvfList list = snapshot.Lists[(int)(payload >> 32)];
+                int pos = (int)(uint)payload;
+                ReadOnlySpan<float> x;
+                if (list.Refine32 is not null) x = list.Refine32.AsSpan(pos * d, d);
+                else
+                {
+                    TensorPrimitives.ConvertToSingle(list.Refine16.AsSpan(pos * d, d), scratch.Vector);
+                    x = scratch.Vector;
+                }
+                scratch.Keys[c] = index.Metric == Metric.L2 ? SquaredDistance(q, x) : -TensorPrimitives.Dot(q, x);
+            }
+            scratch.Keys.AsSpan(0, found).Sort(scratch.Payloads.AsSpan(0, found));
+            return found;
+        }
+
+        private static float SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        {
+            float dist = TensorPrimitives.Distance(a, b);
+            return dist * dist;
+        }
+
+        private float ApproximateScore(float key) => index.Metric switch
+        {
+            Metric.L2 => key,
+            Metric.Cosine => 1f - key / 2f,
+            _ => -key,
+        };
+
+        private float RefinedScore(float key) => index.Metric == Metric.L2 ? key : -key;
+    }
 }

@@ -31,6 +31,9 @@ public sealed record IvfPqOptions
     /// <summary>Full-precision copies kept for refine. Default <see cref="RefineStorage.None"/>.</summary>
     public RefineStorage Refine { get; init; } = RefineStorage.None;
 
+    /// <summary>Most threads a training, add or batch search uses (FAISS's <c>omp_set_num_threads</c>). Default: all cores.</summary>
+    public int MaxThreads { get; init; } = Environment.ProcessorCount;
+
     /// <summary>k-means settings of the coarse quantiser; default 10 iterations, as FAISS's <c>Level1Quantizer</c>.</summary>
     public KMeansOptions CoarseKMeans { get; init; } = new() { Iterations = 10 };
 

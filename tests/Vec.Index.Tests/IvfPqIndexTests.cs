@@ -1,0 +1,188 @@
+using Vec.Kernels;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Vec.Index.Tests;
+
+public sealed class IvfPqIndexTests(ITestOutputHelper output)
+{
+    private const int D = 32;
+
+    private static IvfPqIndex Build(Metric metric, int n, out float[] x, out long[] ids, RefineStorage refine = RefineStorage.Float32,
+        int lists = 32, int m = 8, int bits = 8, string backend = "simd", bool opq = false, int seed = 21)
+    {
+        x = TestData.LowIntrinsic(n, D, 8, seed);
+        ids = TestData.Range(10_000, n);
+        var index = new IvfPqIndex(D, metric, new IvfPqOptions { Lists = lists, SubQuantizers = m, Bits = bits, Refine = refine, UseOpq = opq },
+            KernelBackends.Create(backend));
+        index.Train(x, n);
+        index.Add(ids, x);
+        return index;
+    }
+
+    public static TheoryData<Metric> Metrics() => new() { Metric.L2, Metric.Cosine, Metric.InnerProduct };
+
+    [Theory]
+    [MemberData(nameof(Metrics))]
+    public void Recall_against_flat_is_above_thresholds(Metric metric)
+    {
+        const int n = 4000, k = 10;
+        using IvfPqIndex index = Build(metric, n, out float[] x, out long[] ids);
+        float[] queries = TestData.LowIntrinsic(100, D, 8, 22);
+        long[][] truth = TestData.BruteForce(queries, 100, ids, x, D, k, metric);
+        double Recall(int nprobe, int refine) => TestData.Recall(index.Search(queries, k, new SearchOptions { NProbe = nprobe, RefineFactor = refine }), truth, k);
+        double r1 = Recall(1, 0), r8 = Recall(8, 0), r8refine = Recall(8, 10);
+        output.WriteLine($"{metric}: nprobe 1 {r1:F3}, nprobe 8 {r8:F3}, nprobe 8 + refine 10 {r8refine:F3}");
+        Assert.True(r8 >= r1, "more probes must not lose recall");
+        Assert.True(r8 >= 0.55, $"10-recall@10 at nprobe 8 was {r8:F3}");
+        Assert.True(r8refine >= 0.95, $"10-recall@10 at nprobe 8 with refine 10 was {r8refine:F3}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Metrics))]
+    public void All_lists_with_full_refine_equals_exact_search(Metric metric)
+    {
+        const int n = 600, k = 7;
+        using IvfPqIndex index = Build(metric, n, out float[] x, out long[] ids, lists: 16);
+        float[] queries = TestData.Gaussian(20, D, 5);
+        SearchResult result = index.Search(queries, k, new SearchOptions { NProbe = 16, RefineFactor = n });
+        long[][] truth = TestData.BruteForce(queries, 20, ids, x, D, k, metric);
+        for (int q = 0; q < 20; q++)
+        {
+            for (int r = 0; r < k; r++)
+            {
+                double expected = TestData.Score(queries.AsSpan(q * D, D), x.AsSpan((int)(truth[q][r] - 10_000) * D, D), metric);
+                Assert.Equal(expected, result.ScoresOf(q)[r], 3);
+            }
+            Assert.Equal(truth[q].Order(), result.IdsOf(q).ToArray().Order());
+        }
+    }
+
+    [Fact]
+    public void Float16_refine_ranks_like_float32_refine()
+    {
+        const int n = 1500;
+        using IvfPqIndex f32 = Build(Metric.L2, n, out float[] x, out _, RefineStorage.Float32);
+        using IvfPqIndex f16 = Build(Metric.L2, n, out _, out _, RefineStorage.Float16);
+        float[] queries = TestData.LowIntrinsic(30, D, 8, 23);
+        var options = new SearchOptions { NProbe = 32, RefineFactor = 20 };
+        SearchResult a = f32.Search(queries, 5, options), b = f16.Search(queries, 5, options);
+        int same = a.Ids.Zip(b.Ids).Count(p => p.First == p.Second);
+        Assert.True(same >= a.Ids.Length * 0.9, $"only {same} of {a.Ids.Length} positions agree");
+        Assert.True(f16.BytesPerVector < f32.BytesPerVector - D);
+    }
+
+    [Fact]
+    public void Removed_ids_never_come_back_and_filters_hold()
+    {
+        const int n = 1200, k = 20;
+        using IvfPqIndex index = Build(Metric.L2, n, out float[] x, out long[] ids);
+        var rng = new Random(3);
+        long[] victims = ids.Where(_ => rng.NextDouble() < 0.3).ToArray();
+        Assert.Equal(victims.Length, index.Remove(victims));
+        Assert.Equal(0, index.Remove(victims));
+        Assert.Equal(n - victims.Length, index.Count);
+        var removed = victims.ToHashSet();
+        var all = new SearchOptions { NProbe = 32 };
+        SearchResult r = index.Search(x, k, all);
+        Assert.DoesNotContain(r.Ids, removed.Contains);
+        Assert.All(victims, v => Assert.False(index.Contains(v)));
+
+        long[] allowed = ids.Where(id => !removed.Contains(id)).Take(5).Append(victims[0]).ToArray();
+        SearchResult f = index.Search(x.AsSpan(0, 10 * D), k, all with { Filter = IdFilter.Allow(allowed) });
+        for (int q = 0; q < 10; q++)
+        {
+            long[] got = f.IdsOf(q).ToArray();
+            Assert.Equal(allowed.Take(5).Order(), got.Take(5).Order());
+            Assert.All(got.Skip(5), id => Assert.Equal(-1, id));
+        }
+        SearchResult deny = index.Search(x.AsSpan(0, 10 * D), k, all with { Filter = IdFilter.Where(id => id % 3 != 0) });
+        Assert.All(deny.Ids, id => Assert.True(id == -1 || id % 3 != 0));
+        Assert.All(deny.Ids, id => Assert.NotEqual(-1, id));
+    }
+
+    [Fact]
+    public void Incremental_adds_equal_one_bulk_add()
+    {
+        const int n = 900;
+        using IvfPqIndex bulk = Build(Metric.L2, n, out float[] x, out long[] ids);
+        using var inc = new IvfPqIndex(D, Metric.L2, new IvfPqOptions { Lists = 32, SubQuantizers = 8, Refine = RefineStorage.Float32 }, KernelBackends.Create("simd"));
+        inc.Train(x, n);
+        for (int i = 0; i < n; i += 37)
+        {
+            int len = Math.Min(37, n - i);
+            inc.Add(ids.AsSpan(i, len), x.AsSpan(i * D, len * D));
+        }
+        float[] queries = TestData.Gaussian(15, D, 8);
+        var o = new SearchOptions { NProbe = 6 };
+        SearchResult a = bulk.Search(queries, 10, o), b = inc.Search(queries, 10, o);
+        Assert.Equal(a.Ids, b.Ids);
+        Assert.Equal(a.Scores, b.Scores);
+    }
+
+    [Fact]
+    public void Scalar_backend_gives_the_same_neighbours_as_simd()
+    {
+        const int n = 500;
+        using IvfPqIndex simd = Build(Metric.L2, n, out _, out _, lists: 8, m: 4);
+        using IvfPqIndex scalar = Build(Metric.L2, n, out _, out _, lists: 8, m: 4, backend: "scalar");
+        float[] queries = TestData.Gaussian(10, D, 9);
+        var o = new SearchOptions { NProbe = 8, RefineFactor = 4 };
+        SearchResult a = simd.Search(queries, 5, o), b = scalar.Search(queries, 5, o);
+        int same = a.Ids.Zip(b.Ids).Count(p => p.First == p.Second);
+        Assert.True(same >= a.Ids.Length * 0.9, $"only {same} of {a.Ids.Length} agree");
+    }
+
+    [Fact]
+    public void Same_seed_same_index()
+    {
+        using IvfPqIndex a = Build(Metric.L2, 800, out _, out _);
+        using IvfPqIndex b = Build(Metric.L2, 800, out _, out _);
+        float[] queries = TestData.Gaussian(10, D, 10);
+        SearchResult ra = a.Search(queries, 10, new SearchOptions { NProbe = 4 }), rb = b.Search(queries, 10, new SearchOptions { NProbe = 4 });
+        Assert.Equal(ra.Ids, rb.Ids);
+        Assert.Equal(ra.Scores, rb.Scores);
+    }
+
+    [Fact]
+    public void Opq_and_4_bit_codes_work()
+    {
+        const int n = 2000;
+        float[] queries = TestData.LowIntrinsic(50, D, 8, 24);
+        foreach ((bool opq, int bits) in new[] { (true, 8), (false, 4) })
+        {
+            using IvfPqIndex index = Build(Metric.L2, n, out float[] x, out long[] ids, opq: opq, bits: bits);
+            long[][] truth = TestData.BruteForce(queries, 50, ids, x, D, 10, Metric.L2);
+            double recall = TestData.Recall(index.Search(queries, 10, new SearchOptions { NProbe = 8, RefineFactor = 10 }), truth, 10);
+            output.WriteLine($"opq {opq} bits {bits}: {recall:F3}");
+            Assert.True(recall >= 0.9, $"opq {opq} bits {bits}: recall {recall:F3}");
+        }
+    }
+
+    [Fact]
+    public void Bad_input_gets_clear_exceptions()
+    {
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() => new IvfPqIndex(30, Metric.L2, new IvfPqOptions { SubQuantizers = 8 })).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentOutOfRangeException>(() => new IvfPqIndex(32, Metric.L2, new IvfPqOptions { Bits = 9 })).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentOutOfRangeException>(() => new IvfPqIndex(32, Metric.L2, new IvfPqOptions { Lists = 0 })).ParamName);
+        using var index = new IvfPqIndex(D, Metric.L2, new IvfPqOptions { Lists = 4, SubQuantizers = 4 }, KernelBackends.Create("simd"));
+        float[] x = TestData.Gaussian(300, D, 1);
+        Assert.Throws<InvalidOperationException>(() => index.Search(x.AsSpan(0, D), 1));
+        Assert.Throws<InvalidOperationException>(() => index.Add([1], x.AsSpan(0, D)));
+        Assert.Equal("count", Assert.Throws<ArgumentException>(() => index.Train(x.AsSpan(0, 3 * D), 3)).ParamName);
+        float[] bad = (float[])x.Clone();
+        bad[5] = float.NaN;
+        Assert.Equal("vectors", Assert.Throws<ArgumentException>(() => index.Train(bad, 300)).ParamName);
+        index.Train(x, 300);
+        Assert.Throws<InvalidOperationException>(() => index.Train(x, 300));
+        Assert.Equal("vectors", Assert.Throws<ArgumentException>(() => index.Add([1], new float[D - 1])).ParamName);
+        Assert.Equal("vectors", Assert.Throws<ArgumentException>(() => index.Add([1], bad.AsSpan(0, D))).ParamName);
+        Assert.Equal("ids", Assert.Throws<ArgumentException>(() => index.Add([1, 1], x.AsSpan(0, 2 * D))).ParamName);
+        index.Add([1], x.AsSpan(0, D));
+        Assert.Equal("ids", Assert.Throws<ArgumentException>(() => index.Add([1], x.AsSpan(0, D))).ParamName);
+        Assert.Equal("k", Assert.Throws<ArgumentOutOfRangeException>(() => index.Search(x.AsSpan(0, D), 1, 0, new long[1], new float[1])).ParamName);
+        Assert.Equal("queries", Assert.Throws<ArgumentException>(() => index.Search(bad.AsSpan(0, D), 1, 1, new long[1], new float[1])).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() => index.Search(x.AsSpan(0, D), 1, new SearchOptions { RefineFactor = 2 })).ParamName);
+        Assert.Equal(1, index.Count);
+    }
+}
