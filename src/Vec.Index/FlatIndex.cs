@@ -71,6 +71,20 @@ public sealed class FlatIndex : IVectorIndex
     /// <inheritdoc />
     public bool IsTrained => true;
 
+    /// <summary>
+    /// Bytes held per stored vector: the kernel database row (4, 2 or 1 bytes per dimension plus per-row norms/scales),
+    /// the host float32 copy used for merging and saving, the id and the id map entry.
+    /// </summary>
+    public double BytesPerVector
+    {
+        get
+        {
+            int storage = Options.Storage switch { VectorStorage.Float16 => 2, VectorStorage.Int8 => 1, _ => 4 };
+            const int idMapBytesPerEntry = 48; // ConcurrentDictionary<long, RowLocation> node and bucket.
+            return (double)Dimension * (storage + 4) + 8 + 8 + idMapBytesPerEntry;
+        }
+    }
+
     /// <summary>Number of segments (for diagnostics and tests).</summary>
     internal int SegmentCount => _snapshot.Peek().Views.Length;
 

@@ -10,6 +10,9 @@ internal enum PqScanKind
     /// <summary>Plain loop, one vector at a time (the reference).</summary>
     Scalar,
 
+    /// <summary>Scalar lookups, eight vectors at a time from one 64-bit load of a block row (independent sums).</summary>
+    Unrolled,
+
     /// <summary>AVX2: a block of 16 vectors per step with two 256-bit gathers per sub-quantiser (.NET exposes no
     /// 512-bit gather).</summary>
     Avx2,
@@ -26,20 +29,20 @@ internal enum PqScanKind
 internal static unsafe class PqScanner
 {
     public static PqScanKind Best =>
-        Avx2.IsSupported ? PqScanKind.Avx2 : PqScanKind.Scalar;
+        PqScanKind.Unrolled;
 
     /// <summary>The scan kind matching a kernel backend's name (the backend factory and VECREC_BACKEND select it).</summary>
     public static PqScanKind ForBackend(string backendName) => backendName switch
     {
         "scalar" => PqScanKind.Scalar,
-        "simd128" => PqScanKind.Scalar,
+        "simd128" => PqScanKind.Unrolled,
         "simd256" => Avx2.IsSupported ? PqScanKind.Avx2 : PqScanKind.Scalar,
         _ => Best,
     };
 
     public static bool IsSupported(PqScanKind kind) => kind switch
     {
-        PqScanKind.Scalar => true,
+        PqScanKind.Scalar or PqScanKind.Unrolled => true,
         PqScanKind.Avx2 => Avx2.IsSupported,
         _ => false,
     };
@@ -68,6 +71,7 @@ internal static unsafe class PqScanner
             switch (kind)
             {
                 case PqScanKind.Avx2: ScanAvx2(c, count, m, ksub, t, bias, heap, ids, list, filter); break;
+                case PqScanKind.Unrolled: ScanUnrolled(c, count, m, ksub, t, bias, heap, ids, list, filter); break;
                 default: ScanScalar(c, count, m, ksub, t, bias, heap, ids, list, filter); break;
             }
         }
@@ -88,6 +92,43 @@ internal static unsafe class PqScanner
             {
                 heap.Push(s, listTag | (uint)v);
                 threshold = heap.Threshold;
+            }
+        }
+    }
+
+    private static void ScanUnrolled(byte* codes, int count, int m, int ksub, float* lut, float bias, CandidateHeap heap, long[] ids, int list, IdFilter? filter)
+    {
+        const int B = IvfCodeLayout.BlockSize;
+        long listTag = (long)list << 32;
+        float threshold = heap.Threshold;
+        float* sums = stackalloc float[8];
+        for (int first = 0; first < count; first += 8)
+        {
+            byte* lanes = codes + (long)(first / B) * m * B + (first % B);
+            float a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
+            float* row = lut;
+            for (int j = 0; j < m; j++, row += ksub)
+            {
+                ulong w = Unsafe.ReadUnaligned<ulong>(lanes + j * B);
+                a0 += row[(byte)w];
+                a1 += row[(byte)(w >> 8)];
+                a2 += row[(byte)(w >> 16)];
+                a3 += row[(byte)(w >> 24)];
+                a4 += row[(byte)(w >> 32)];
+                a5 += row[(byte)(w >> 40)];
+                a6 += row[(byte)(w >> 48)];
+                a7 += row[(byte)(w >> 56)];
+            }
+            sums[0] = a0; sums[1] = a1; sums[2] = a2; sums[3] = a3; sums[4] = a4; sums[5] = a5; sums[6] = a6; sums[7] = a7;
+            int valid = Math.Min(8, count - first);
+            for (int lane = 0; lane < valid; lane++)
+            {
+                float s = sums[lane];
+                if (s < threshold && (filter is null || filter.IsAllowed(ids[first + lane])))
+                {
+                    heap.Push(s, listTag | (uint)(first + lane));
+                    threshold = heap.Threshold;
+                }
             }
         }
     }
