@@ -8,7 +8,7 @@ namespace Vec.Index.Tests;
 /// checksums recomputed (so the corruption reaches each kind's field validation). Only <see cref="InvalidDataException"/>
 /// may escape; a file the loader accepts must still search. Seeded: set VECREC_FUZZ_SEED to replay a reported seed.
 /// </summary>
-public sealed class IndexFileFuzzTests
+public sealed class IndexFileFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int Truncations = 2000;
     private const int BitFlips = 2000;
@@ -87,6 +87,7 @@ public sealed class IndexFileFuzzTests
                 Assert.Fail($"Seed {seed} (VECREC_FUZZ_SEED), iteration {i}, {what}: {e.GetType().Name} escaped: {e}");
             }
         }
+        output.WriteLine($"{kind}: seed {seed}, {valid.Length} bytes, {rejected} rejected, {accepted} accepted (checksum-fixed flips only).");
         // Truncations and unrepaired flips must all be rejected (the checksums see them); checksum-fixed flips may be
         // benign (a vector's low mantissa bit) but most must be caught by the field validation.
         Assert.True(acceptedUnrepaired == 0, $"Seed {seed}: {acceptedUnrepaired} truncated or bit-flipped files were accepted.");
