@@ -17,6 +17,7 @@ public static class VectorIndex
     private static readonly Dictionary<string, Func<IndexFileReader, IVectorKernels?, IVectorIndex>> Loaders = new(StringComparer.Ordinal)
     {
         [FlatIndex.FileKind] = FlatIndex.ReadFrom,
+        [IvfPqIndex.FileKind] = IvfPqIndex.ReadFrom,
     };
 
     /// <summary>

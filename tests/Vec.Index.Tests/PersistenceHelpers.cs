@@ -106,8 +106,21 @@ internal static class FuzzIndexFactories
     {
         ["flat-l2"] = k => Flat(k, Metric.L2, VectorStorage.Float32),
         ["flat-cosine-f16"] = k => Flat(k, Metric.Cosine, VectorStorage.Float16),
-        // ["ivfpq"] = k => { var index = new IvfPqIndex(...); index.Train(...); index.Add(...); return index; },
+        ["ivfpq-l2-f32"] = k => Ivf(k, Metric.L2, RefineStorage.Float32, opq: false, bits: 8),
+        ["ivfpq-ip-f16-4bit"] = k => Ivf(k, Metric.InnerProduct, RefineStorage.Float16, opq: false, bits: 4),
+        ["ivfpq-cosine-opq"] = k => Ivf(k, Metric.Cosine, RefineStorage.None, opq: true, bits: 3),
     };
+
+    private static IVectorIndex Ivf(IVectorKernels kernels, Metric metric, RefineStorage refine, bool opq, int bits)
+    {
+        const int n = 40, d = 8;
+        var index = new IvfPqIndex(d, metric, new IvfPqOptions { Lists = 3, SubQuantizers = 2, Bits = bits, Refine = refine, UseOpq = opq }, kernels);
+        float[] x = TestData.Gaussian(n, d, 78);
+        index.Train(x, n);
+        index.Add(TestData.Range(5, n), x);
+        index.Remove([7, 9]);
+        return index;
+    }
 
     private static IVectorIndex Flat(IVectorKernels kernels, Metric metric, VectorStorage storage)
     {
