@@ -2,6 +2,7 @@
 
 using System.Linq.Expressions;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.VectorData;
@@ -236,18 +237,31 @@ public sealed class VecRecCollection<TKey, TRecord> : VectorStoreCollection<TKey
             }
             vectors[v.Ordinal] = column;
         }
+
+        // Private copies (key and data), made before anything changes.
+        var copies = new List<(TKey Key, TRecord Copy, float[]?[] Vectors)>(last.Count);
+        foreach ((TKey key, int i) in last.OrderBy(p => p.Value))
+        {
+            var recordVectors = new float[]?[vectorCount];
+            for (int j = 0; j < vectorCount; j++) recordVectors[j] = vectors[j][i];
+            TRecord copy;
+            try
+            {
+                copy = _mapper.CopyWithoutVectors(batch[i], key);
+            }
+            catch (InvalidCastException e)
+            {
+                throw new ArgumentException($"Record {key} (position {i}): {e.Message}", nameof(records), e);
+            }
+            copies.Add((key, copy, recordVectors));
+        }
         cancellationToken.ThrowIfCancellationRequested();
 
         lock (state.WriteLock)
         {
-            var fresh = new List<(TKey Key, StoredRecord<TRecord> Stored)>(last.Count);
-            foreach ((TKey key, int i) in last.OrderBy(p => p.Value))
-            {
-                var recordVectors = new float[]?[vectorCount];
-                for (int j = 0; j < vectorCount; j++) recordVectors[j] = vectors[j][i];
-                TRecord copy = _mapper.CopyWithoutVectors(batch[i], key);
+            var fresh = new List<(TKey Key, StoredRecord<TRecord> Stored)>(copies.Count);
+            foreach ((TKey key, TRecord copy, float[]?[] recordVectors) in copies)
                 fresh.Add((key, new StoredRecord<TRecord>(state.NextId(), key, copy, recordVectors)));
-            }
 
             // New vectors go in first (under new ids), then the dictionaries switch over, then old vectors go out:
             // a concurrent search never misses a record that exists before and after the upsert.
@@ -483,10 +497,8 @@ public sealed class VecRecCollection<TKey, TRecord> : VectorStoreCollection<TKey
             ids.Add(stored.Id);
             flat.AddRange(v);
         }
-        if (ids.Count > 0) index.Add(CollectionsMarshalSpan(ids), CollectionsMarshalSpan(flat));
+        if (ids.Count > 0) index.Add(CollectionsMarshal.AsSpan(ids), CollectionsMarshal.AsSpan(flat));
     }
-
-    private static ReadOnlySpan<T> CollectionsMarshalSpan<T>(List<T> list) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
 
     private static string BuildSignature(CollectionModel model, RecordMapper<TRecord> mapper)
     {
