@@ -622,7 +622,6 @@ public sealed class VectorDataTests
         List<Movie> movies = Movies(300, 11);
         VectorStoreCollection<long, Movie> collection = await FilledAsync(store, movies);
         float[] q = Vector(600);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         Task writer = Task.Run(async () =>
         {
             var rng = new Random(1);
