@@ -638,6 +638,14 @@ public sealed class VectorDataTests
             List<VectorSearchResult<Movie>> results = await collection.SearchAsync(q, 10, new VectorSearchOptions<Movie> { Filter = m => m.Id < 1150 }).ToListAsync();
             Assert.Equal(10, results.Count);
             Assert.Equal(10, results.Select(r => r.Record.Id).Distinct().Count());
+            // Unfiltered searches race the replacements of the same keys: never a key twice, and every record comes
+            // with the score of the vector it is returned with (never an old vector's score).
+            float[] q2 = Vector(700);
+            List<VectorSearchResult<Movie>> all = await collection.SearchAsync(q2, 50, new VectorSearchOptions<Movie> { IncludeVectors = true }).ToListAsync();
+            Assert.NotEmpty(all);
+            Assert.Equal(all.Count, all.Select(r => r.Record.Id).Distinct().Count());
+            Assert.All(all, r => Assert.Equal(BruteScore(q2, r.Record.Embedding.Span, DistanceFunction.CosineSimilarity), r.Score!.Value, 1e-4));
+            Assert.True(all.Zip(all.Skip(1)).All(p => p.First.Score >= p.Second.Score));
             searches++;
         }
         await writer;

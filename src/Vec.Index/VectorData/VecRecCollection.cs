@@ -38,6 +38,7 @@ public sealed class VecRecCollection<TKey, TRecord> : VectorStoreCollection<TKey
 {
     private static readonly VectorSearchOptions<TRecord> DefaultSearchOptions = new();
     private static readonly RecordRetrievalOptions DefaultRetrievalOptions = new();
+    private const int MaxSearchAttempts = 3;
 
     private readonly VecRecVectorStore _store;
     private readonly CollectionModel _model;
@@ -338,25 +339,42 @@ public sealed class VecRecCollection<TKey, TRecord> : VectorStoreCollection<TKey
         {
             // Compiled once per call; runs inside the index search, so top-k holds the best matching records.
             Func<TRecord, bool> predicate = options.Filter.Compile();
-            var byId = state.ById;
             indexOptions = indexOptions with
             {
-                Filter = IdFilter.Where(id => byId.TryGetValue(id, out StoredRecord<TRecord>? s) && predicate(s.Record)),
+                Filter = IdFilter.Where(id => Current(state, id) is StoredRecord<TRecord> s && predicate(s.Record)),
             };
         }
-        index.Search(query, 1, k, ids, scores, indexOptions);
-
-        for (int r = options.Skip; r < k; r++)
+        // Records replaced or deleted between the index snapshot and the lookup below are dropped; when that leaves
+        // fewer results than asked for, the search is repeated (a few times at most) on a newer snapshot.
+        var results = new List<VectorSearchResult<TRecord>>(Math.Min(top, k));
+        for (int attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (ids[r] == -1) break;
-            // An id can be missing only when a concurrent upsert or delete replaced it mid-search.
-            if (!state.ById.TryGetValue(ids[r], out StoredRecord<TRecord>? stored)) continue;
-            double score = vector.Distance.Convert(scores[r]);
-            if (options.ScoreThreshold is double threshold && !vector.Distance.Passes(score, threshold)) break;
-            yield return new VectorSearchResult<TRecord>(
-                _mapper.Materialize(stored.Record, stored.Key, stored.Vectors, options.IncludeVectors), score);
+            index.Search(query, 1, k, ids, scores, indexOptions);
+            results.Clear();
+            int valid = 0;
+            bool stale = false, belowThreshold = false;
+            for (int r = 0; r < k && results.Count < top; r++)
+            {
+                if (ids[r] == -1) break;
+                if (Current(state, ids[r]) is not StoredRecord<TRecord> stored)
+                {
+                    stale = true;
+                    continue;
+                }
+                if (valid++ < options.Skip) continue;
+                double score = vector.Distance.Convert(scores[r]);
+                if (options.ScoreThreshold is double threshold && !vector.Distance.Passes(score, threshold))
+                {
+                    belowThreshold = true;
+                    break;
+                }
+                results.Add(new VectorSearchResult<TRecord>(
+                    _mapper.Materialize(stored.Record, stored.Key, stored.Vectors, options.IncludeVectors), score));
+            }
+            if (!stale || belowThreshold || results.Count == top || attempt == MaxSearchAttempts - 1) break;
         }
+        foreach (VectorSearchResult<TRecord> result in results) yield return result;
     }
 
     /// <inheritdoc />
@@ -408,6 +426,16 @@ public sealed class VecRecCollection<TKey, TRecord> : VectorStoreCollection<TKey
         }
         return new CollectionState<TKey, TRecord>(_signature, [.. indexes]);
     }
+
+    /// <summary>The record stored under an internal id if it is still the current version of its key.</summary>
+    /// <remarks>While an upsert switches a key from an old id to a new one, both ids can be in the index and in
+    /// <see cref="CollectionState{TKey, TRecord}.ById"/>; only the one the key points at counts, so no key appears twice.</remarks>
+    private static StoredRecord<TRecord>? Current(CollectionState<TKey, TRecord> state, long id)
+        => state.ById.TryGetValue(id, out StoredRecord<TRecord>? stored)
+           && state.ByKey.TryGetValue((TKey)stored.Key, out StoredRecord<TRecord>? current)
+           && ReferenceEquals(stored, current)
+            ? stored
+            : null;
 
     private CollectionState<TKey, TRecord> State()
         => Check(_store.Find(Name) ?? throw new VectorStoreException(
