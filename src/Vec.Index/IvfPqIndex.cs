@@ -132,6 +132,8 @@ public sealed class IvfPqIndex : IVectorIndex
         Validation.Matrix(vectors, count, Dimension, nameof(vectors), nameof(count));
         if (count < Options.Lists)
             throw new ArgumentException($"Training needs at least as many vectors as lists ({Options.Lists}); got {count}.", nameof(count));
+        if (count < 1 << Options.Bits)
+            throw new ArgumentException($"Training {1 << Options.Bits} centroids per sub-quantiser ({Options.Bits} bits) needs at least {1 << Options.Bits} vectors; got {count}.", nameof(count));
         lock (_writeLock)
         {
             if (_state is not null) throw new InvalidOperationException("The index is already trained.");

@@ -106,7 +106,7 @@ internal static class FuzzIndexFactories
     {
         ["flat-l2"] = k => Flat(k, Metric.L2, VectorStorage.Float32),
         ["flat-cosine-f16"] = k => Flat(k, Metric.Cosine, VectorStorage.Float16),
-        ["ivfpq-l2-f32"] = k => Ivf(k, Metric.L2, RefineStorage.Float32, opq: false, bits: 8),
+        ["ivfpq-l2-f32"] = k => Ivf(k, Metric.L2, RefineStorage.Float32, opq: false, bits: 5),
         ["ivfpq-ip-f16-4bit"] = k => Ivf(k, Metric.InnerProduct, RefineStorage.Float16, opq: false, bits: 4),
         ["ivfpq-cosine-opq"] = k => Ivf(k, Metric.Cosine, RefineStorage.None, opq: true, bits: 3),
     };
