@@ -53,7 +53,7 @@ public static class Program
             Console.Error.WriteLine($"Vec.Bench: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or NotImplementedException)
         {
             Console.Error.WriteLine($"Vec.Bench: {e.Message}");
             return 3;
