@@ -241,11 +241,91 @@ public sealed class FlatIndex : IVectorIndex
         }
     }
 
+    /// <summary>The index kind written in the file header.</summary>
+    internal const string FileKind = "flat";
+
     /// <inheritdoc />
+    /// <remarks>Sections: <c>PARM</c> (dimension, metric, storage, count), <c>IDS </c> (count int64 ids),
+    /// <c>VECS</c> (count x dimension float32, live rows only, as added). See docs/index-format.md.</remarks>
     public void Save(string path)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        throw new NotImplementedException("Persistence lands with the index file format.");
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        (long[] ids, float[] vectors) = Export();
+        AtomicFile.Write(path, stream => WriteTo(stream, ids, vectors));
+    }
+
+    /// <summary>
+    /// Loads a flat index written by <see cref="Save"/>, validating every field.
+    /// </summary>
+    /// <param name="path">The index file.</param>
+    /// <param name="kernels">Kernel backend for the loaded index; <see langword="null"/> for
+    /// <see cref="KernelBackends.CreateDefault"/> (then owned and disposed by the index).</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupted, not a VecRec index, or holds another
+    /// kind of index.</exception>
+    public static FlatIndex Load(string path, IVectorKernels? kernels = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using FileStream stream = IndexFile.OpenRead(path);
+        return IndexFile.Read(stream, path, FileKind, reader => ReadFrom(reader, kernels));
+    }
+
+    /// <summary>Writes the whole file (header, sections, end marker) for the given live rows.</summary>
+    internal void WriteTo(Stream stream, long[] ids, float[] vectors)
+    {
+        var writer = new IndexFileWriter(stream, FileKind);
+        writer.BeginSection("PARM");
+        writer.WriteInt32(Dimension);
+        writer.WriteInt32((int)Metric);
+        writer.WriteInt32((int)Options.Storage);
+        writer.WriteInt64(ids.LongLength);
+        writer.EndSection();
+        writer.BeginSection("IDS ");
+        writer.WriteSpan<long>(ids);
+        writer.EndSection();
+        writer.BeginSection("VECS");
+        writer.WriteSpan<float>(vectors);
+        writer.EndSection();
+        writer.Finish();
+    }
+
+    /// <summary>Reads the sections <see cref="WriteTo"/> writes (the header is already read); validates every field.</summary>
+    internal static FlatIndex ReadFrom(IndexFileReader reader, IVectorKernels? kernels)
+    {
+        reader.BeginSection("PARM");
+        int dimension = reader.ReadInt32("dimension", 1);
+        Metric metric = reader.ReadEnum<Metric>("metric");
+        VectorStorage storage = reader.ReadEnum<VectorStorage>("storage");
+        long count = reader.ReadInt64("count", 0, Math.Min(int.MaxValue, Array.MaxLength / dimension));
+        reader.EndSection();
+
+        reader.BeginSection("IDS ");
+        long[] ids = reader.ReadSpan<long>("ids", count);
+        reader.EndSection();
+        var seen = new HashSet<long>(ids.Length);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (ids[i] == -1) throw reader.Corrupt($"ids[{i}] is -1, which is reserved for missing results");
+            if (!seen.Add(ids[i])) throw reader.Corrupt($"id {ids[i]} appears more than once (again at position {i})");
+        }
+
+        reader.BeginSection("VECS");
+        float[] vectors = reader.ReadSpan<float>("vectors", count * dimension);
+        reader.EndSection();
+        reader.RequireFinite(vectors, "vectors");
+
+        var index = new FlatIndex(dimension, metric, kernels, new FlatIndexOptions { Storage = storage });
+        try
+        {
+            index.Add(ids, vectors);
+            return index;
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Copies every live vector and its id, in segment order (for persistence and tests).</summary>

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Vec.Index.Internals;
 using Vec.Kernels;
 
@@ -312,12 +313,239 @@ public sealed class IvfPqIndex : IVectorIndex
         resultScores.CopyTo(scores);
     }
 
+    /// <summary>The index kind written in the file header.</summary>
+    internal const string FileKind = "ivfpq";
+
     /// <inheritdoc />
+    /// <remarks>Sections: <c>PARM</c> (dimension, metric, lists, M, bits, OPQ and refine flags, trained flag, count),
+    /// then when trained <c>CENT</c> (coarse centroids), <c>PQCB</c> (codebooks), <c>OPQR</c> (rotation, when used),
+    /// <c>LSTS</c> (list sizes), <c>IDS </c> (ids in list order), <c>CODE</c> (row-major codes) and <c>RFNE</c> (refine
+    /// vectors, when kept). Precomputed tables are rebuilt on load. See docs/index-format.md.</remarks>
     public void Save(string path)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        throw new NotImplementedException("IVF-PQ persistence lands with the index file format.");
+        TrainedState? state;
+        IvfSnapshot snapshot;
+        lock (_writeLock)
+        {
+            state = _state;
+            snapshot = _snapshot;
+        }
+        AtomicFile.Write(path, stream => WriteTo(stream, state, snapshot));
+    }
+
+    /// <summary>Loads an IVF-PQ index written by <see cref="Save"/>, validating every field.</summary>
+    /// <param name="path">The index file.</param>
+    /// <param name="kernels">Kernel backend for the loaded index; <see langword="null"/> for
+    /// <see cref="KernelBackends.CreateDefault"/> (then owned and disposed by the index).</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupted, not a VecRec index, or holds another
+    /// kind of index.</exception>
+    public static IvfPqIndex Load(string path, IVectorKernels? kernels = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using FileStream stream = IndexFile.OpenRead(path);
+        return IndexFile.Read(stream, path, FileKind, reader => ReadFrom(reader, kernels));
+    }
+
+    private void WriteTo(Stream stream, TrainedState? state, IvfSnapshot snapshot)
+    {
+        int m = Options.SubQuantizers, d = Dimension;
+        var writer = new IndexFileWriter(stream, FileKind);
+        writer.BeginSection("PARM");
+        writer.WriteInt32(d);
+        writer.WriteInt32((int)Metric);
+        writer.WriteInt32(Options.Lists);
+        writer.WriteInt32(m);
+        writer.WriteInt32(Options.Bits);
+        writer.WriteInt32(Options.UseOpq ? 1 : 0);
+        writer.WriteInt32((int)Options.Refine);
+        writer.WriteInt32(state is null ? 0 : 1);
+        writer.WriteInt64(snapshot.Count);
+        writer.EndSection();
+        if (state is not null)
+        {
+            writer.BeginSection("CENT");
+            writer.WriteSpan<float>(state.Centroids);
+            writer.EndSection();
+            writer.BeginSection("PQCB");
+            writer.WriteSpan(state.Pq.Centroids);
+            writer.EndSection();
+            if (state.Opq is not null)
+            {
+                writer.BeginSection("OPQR");
+                writer.WriteSpan(state.Opq.Matrix);
+                writer.EndSection();
+            }
+            writer.BeginSection("LSTS");
+            foreach (IvfList list in snapshot.Lists) writer.WriteInt32(list.Count);
+            writer.EndSection();
+            writer.BeginSection("IDS ");
+            foreach (IvfList list in snapshot.Lists) writer.WriteSpan<long>(list.Ids.AsSpan(0, list.Count));
+            writer.EndSection();
+            writer.BeginSection("CODE");
+            var code = new byte[m];
+            foreach (IvfList list in snapshot.Lists)
+            {
+                for (int v = 0; v < list.Count; v++)
+                {
+                    IvfCodeLayout.Read(list.Codes, v, m, code);
+                    writer.WriteBytes(code);
+                }
+            }
+            writer.EndSection();
+            if (Options.Refine != RefineStorage.None)
+            {
+                writer.BeginSection("RFNE");
+                foreach (IvfList list in snapshot.Lists)
+                {
+                    if (list.Refine32 is not null) writer.WriteSpan<float>(list.Refine32.AsSpan(0, list.Count * d));
+                    else if (list.Refine16 is not null) writer.WriteSpan<Half>(list.Refine16.AsSpan(0, list.Count * d));
+                }
+                writer.EndSection();
+            }
+        }
+        writer.Finish();
+    }
+
+    /// <summary>Reads the sections <see cref="WriteTo"/> writes (the header is already read); validates every field.</summary>
+    internal static IvfPqIndex ReadFrom(IndexFileReader reader, IVectorKernels? kernels)
+    {
+        reader.BeginSection("PARM");
+        int d = reader.ReadInt32("dimension", 1, 1 << 20);
+        Metric metric = reader.ReadEnum<Metric>("metric");
+        int lists = reader.ReadInt32("lists", 1, 1 << 24);
+        int m = reader.ReadInt32("sub-quantizers", 1, d);
+        if (d % m != 0) throw reader.Corrupt($"sub-quantizers {m} do not divide the dimension {d}");
+        int bits = reader.ReadInt32("bits", 1, 8);
+        bool opq = reader.ReadInt32("opq flag", 0, 1) == 1;
+        RefineStorage refine = reader.ReadEnum<RefineStorage>("refine storage");
+        bool trained = reader.ReadInt32("trained flag", 0, 1) == 1;
+        long count = reader.ReadInt64("count", 0, int.MaxValue);
+        reader.EndSection();
+        if (!trained && count != 0) throw reader.Corrupt($"an untrained index holds {count} vectors");
+
+        var options = new IvfPqOptions { Lists = lists, SubQuantizers = m, Bits = bits, UseOpq = opq, Refine = refine };
+        var index = new IvfPqIndex(d, metric, options, kernels);
+        try
+        {
+            if (!trained) return index;
+            int ksub = 1 << bits;
+            reader.BeginSection("CENT");
+            float[] centroids = reader.ReadSpan<float>("centroids", (long)lists * d);
+            reader.EndSection();
+            reader.RequireFinite(centroids, "centroids");
+            reader.BeginSection("PQCB");
+            float[] codebooks = reader.ReadSpan<float>("codebooks", (long)ksub * d);
+            reader.EndSection();
+            reader.RequireFinite(codebooks, "codebooks");
+            OpqRotation? rotation = null;
+            if (opq)
+            {
+                reader.BeginSection("OPQR");
+                float[] matrix = reader.ReadSpan<float>("rotation", (long)d * d);
+                reader.EndSection();
+                reader.RequireFinite(matrix, "rotation");
+                try
+                {
+                    rotation = OpqRotation.FromMatrix(d, m, matrix);
+                }
+                catch (ArgumentException e)
+                {
+                    throw reader.Corrupt($"rotation: {e.Message}");
+                }
+            }
+            reader.BeginSection("LSTS");
+            var sizes = new int[lists];
+            long total = 0;
+            for (int l = 0; l < lists; l++)
+            {
+                sizes[l] = reader.ReadInt32($"size of list {l}", 0, int.MaxValue);
+                total += sizes[l];
+            }
+            reader.EndSection();
+            if (total != count) throw reader.Corrupt($"list sizes add up to {total}, the header says {count}");
+            reader.BeginSection("IDS ");
+            long[] ids = reader.ReadSpan<long>("ids", count);
+            reader.EndSection();
+            var seen = new HashSet<long>(ids.Length);
+            for (int i = 0; i < ids.Length; i++)
+            {
+                if (ids[i] == -1) throw reader.Corrupt($"ids[{i}] is -1, which is reserved for missing results");
+                if (!seen.Add(ids[i])) throw reader.Corrupt($"id {ids[i]} appears more than once (again at position {i})");
+            }
+            reader.BeginSection("CODE");
+            byte[] codes = reader.ReadSpan<byte>("codes", count * m);
+            reader.EndSection();
+            if (bits < 8)
+                for (int i = 0; i < codes.Length; i++)
+                    if (codes[i] >= ksub) throw reader.Corrupt($"code byte {i} is {codes[i]}, above {ksub - 1} for {bits}-bit codes");
+            float[]? refine32 = null;
+            Half[]? refine16 = null;
+            if (refine != RefineStorage.None)
+            {
+                reader.BeginSection("RFNE");
+                if (refine == RefineStorage.Float32)
+                {
+                    refine32 = reader.ReadSpan<float>("refine vectors", count * d);
+                    reader.RequireFinite(refine32, "refine vectors");
+                }
+                else
+                {
+                    refine16 = reader.ReadSpan<Half>("refine vectors", count * d);
+                    foreach (Half h in refine16)
+                        if (!Half.IsFinite(h)) throw reader.Corrupt("refine vectors hold a value that is not finite");
+                }
+                reader.EndSection();
+            }
+            index.Restore(centroids, codebooks, rotation, sizes, ids, codes, refine32, refine16);
+            return index;
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Installs loaded, validated parts as the trained state and lists.</summary>
+    private void Restore(float[] centroids, float[] codebooks, OpqRotation? rotation, int[] sizes, long[] ids, byte[] codes, float[]? refine32, Half[]? refine16)
+    {
+        int nlist = Options.Lists, m = Options.SubQuantizers, d = Dimension;
+        ProductQuantizer pq = ProductQuantizer.FromCentroids(d, m, Options.Bits, codebooks);
+        VectorDatabase coarseDb = Kernels.CreateDatabase(centroids, nlist, d);
+        float[]? tables = Metric != Metric.InnerProduct && (long)nlist * m * pq.CentroidsPerSubQuantizer <= MaxPrecomputedTableFloats
+            ? PrecomputeTermTables(pq, centroids, nlist) : null;
+        var lists = new IvfList[nlist];
+        int offset = 0;
+        for (int l = 0; l < nlist; l++)
+        {
+            int n = sizes[l];
+            if (n == 0) { lists[l] = IvfList.Empty; continue; }
+            int capacity = (n + IvfCodeLayout.BlockSize - 1) / IvfCodeLayout.BlockSize * IvfCodeLayout.BlockSize;
+            var listIds = new long[capacity];
+            ids.AsSpan(offset, n).CopyTo(listIds);
+            var blocked = new byte[IvfCodeLayout.Bytes(capacity, m)];
+            for (int v = 0; v < n; v++) IvfCodeLayout.Write(blocked, v, m, codes.AsSpan((offset + v) * m, m));
+            float[]? r32 = null;
+            Half[]? r16 = null;
+            if (refine32 is not null)
+            {
+                r32 = new float[capacity * d];
+                refine32.AsSpan(offset * d, n * d).CopyTo(r32);
+            }
+            if (refine16 is not null)
+            {
+                r16 = new Half[capacity * d];
+                refine16.AsSpan(offset * d, n * d).CopyTo(r16);
+            }
+            lists[l] = new IvfList(listIds, blocked, r32, r16, n);
+            for (int v = 0; v < n; v++) _listOf[ids[offset + v]] = l;
+            offset += n;
+        }
+        _snapshot = new IvfSnapshot(lists, ids.LongLength);
+        _state = new TrainedState(centroids, coarseDb, pq, rotation, tables, null);
     }
 
     /// <inheritdoc />
