@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Compares `Vec.Bench ann` reports with the peers' report (bench/peers/faiss_ivfpq.py) at equal 10-recall@10.
 
-For each VecRec operating point and each peer engine: the peer's QPS at the same 10-recall@10, by linear
+For each VecRec operating point and each matching peer engine (VecRec IVF-PQ without refine vs FAISS IndexIVFPQ,
+with refine vs FAISS IndexIVFPQ + IndexRefineFlat, both vs hnswlib): the peer's QPS at the same 10-recall@10, by linear
 interpolation on the peer's recall-vs-QPS curve (its upper envelope: the best QPS reaching at least that recall, so
 noise and non-monotone sweeps do not help or hurt), for batch and single-query QPS; the QPS ratio (VecRec / peer);
 the train + add ratio (peer / VecRec: > 1 means VecRec builds faster) and bytes per vector. A recall outside the
@@ -88,6 +89,10 @@ def compare(vecrec_reports, peers):
         build = rep["trainSeconds"] + rep["addSeconds"]
         for p in rep["points"]:
             for name, pts in engines.items():
+                # Like with like: plain IVF-PQ against FAISS IndexIVFPQ, refined against IndexIVFPQ + IndexRefineFlat;
+                # hnswlib against both.
+                if "nlist" in pts[0] and (pts[0].get("refine", 0) > 0) != (p["refine"] > 0):
+                    continue
                 peer_build = pts[0]["train_s"] + pts[0]["add_s"]
                 b_qps, b_status = interpolate(envelope(pts, "batch_qps"), p["recall10At10"])
                 s_qps, s_status = interpolate(envelope(pts, "single_qps"), p["recall10At10"])
