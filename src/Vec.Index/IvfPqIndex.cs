@@ -141,10 +141,10 @@ public sealed class IvfPqIndex : IVectorIndex
             OpqRotation? opq = null;
             if (Options.UseOpq)
             {
-                opq = new OpqRotation(d, Options.SubQuantizers);
-                opq.Train(x, count, seed: Options.CodebookKMeans.Seed, pqKMeans: Options.CodebookKMeans with { Iterations = Math.Min(Options.CodebookKMeans.Iterations, 10) });
+                opq = new OpqRotation(d, Options.SubQuantizers, Options.Bits);
+                opq.Train(x, count, seed: Options.CodebookKMeans.Seed, pqKMeans: Options.CodebookKMeans with { Iterations = Math.Min(Options.CodebookKMeans.Iterations, 10) }, kernels: Kernels);
                 var rotated = new float[x.Length];
-                opq.Apply(x, count, rotated);
+                opq.Apply(x, count, rotated, Kernels);
                 x = rotated;
             }
 
@@ -449,7 +449,7 @@ public sealed class IvfPqIndex : IVectorIndex
                 reader.RequireFinite(matrix, "rotation");
                 try
                 {
-                    rotation = OpqRotation.FromMatrix(d, m, matrix);
+                    rotation = OpqRotation.FromMatrix(d, m, bits, matrix);
                 }
                 catch (ArgumentException e)
                 {
@@ -599,7 +599,7 @@ public sealed class IvfPqIndex : IVectorIndex
     {
         if (state.Opq is null) return x;
         var y = new float[x.Length];
-        state.Opq.Apply(x, n, y);
+        state.Opq.Apply(x, n, y, Kernels);
         return y;
     }
 
