@@ -3,12 +3,16 @@ using Vec.Kernels;
 
 namespace Vec.Bench;
 
-/// <summary>Entry point: <c>kernels</c> (throughput table), <c>search-compare</c> (VecRec vs FAISS) and <c>bdn</c> (BenchmarkDotNet suites).</summary>
+/// <summary>Entry point: <c>kernels</c> (throughput table), <c>search-compare</c> (VecRec vs FAISS), <c>ann</c> (approximate index sweep), <c>gen-lowdim</c> (ANN data set) and <c>bdn</c> (BenchmarkDotNet suites).</summary>
 public static class Program
 {
     private const string Usage = """
         usage: Vec.Bench kernels [--backend NAME]... [--threads N] [--quick] [--json FILE | --save]
                Vec.Bench search-compare [--backend NAME]... [--threads N] [--quick] [--json FILE | --save] [--python PATH]
+               Vec.Bench ann --base FILE.fvecs --query FILE.fvecs [--gt FILE.ivecs] [--metric l2|ip|cosine] [--index flat|ivfpq]
+                             [--nlist N] [--m M] [--nbits B] [--nprobe 1,2,4,...] [--refine R] [--refine-storage f32|f16] [--opq]
+                             [--k K] [--threads T] [--backend NAME] [--seed S] [--single-queries N] [--quick] [--json FILE]
+               Vec.Bench gen-lowdim --out DIR [--n 100000] [--queries 1000] [--dim 384] [--intrinsic 24] [--clusters 64] [--seed 7]
                Vec.Bench bdn [BenchmarkDotNet args, e.g. --filter *Search*]
                Vec.Bench backends
         Default backends: every available one except scalar and ilgpu-cpu (allowed explicitly with --quick).
@@ -30,6 +34,8 @@ public static class Program
             {
                 case "kernels": return KernelTable.Run(args[1..]);
                 case "search-compare": return SearchCompare.Run(args[1..]);
+                case "ann": return Ann.Run(args[1..]);
+                case "gen-lowdim": return GenLowDim.Run(args[1..]);
                 case "bdn":
                     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
                     return 0;
@@ -46,6 +52,11 @@ public static class Program
         {
             Console.Error.WriteLine($"Vec.Bench: {e.Message}");
             return 2;
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or NotImplementedException)
+        {
+            Console.Error.WriteLine($"Vec.Bench: {e.Message}");
+            return 3;
         }
     }
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# VecRec IVF-PQ (without and with refine) vs FAISS 1.7.3 IndexIVFPQ, IndexIVFPQ + IndexRefineFlat and hnswlib (M 32)
+# on one data set, same nlist/M/nbits/nprobe/threads, one run each, then the comparison at equal 10-recall@10:
+# bench/results/ann-<dataset>.md and .json (the raw reports go beside them as ann-<dataset>-*.json).
+#
+# usage: bench/ann-compare.sh siftsmall|lowdim384 [extra Vec.Bench ann flags, e.g. --quick]
+# env: THREADS (default nproc), METRIC, NLIST, M, NBITS, NPROBE, REFINE, K, SEED, LOWDIM_DIR (default /work/data/lowdim384,
+#      generated with gen-lowdim when missing), QUICK=1 (smoke run: --quick on both sides), OUT (default bench/results).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dataset="${1:?usage: bench/ann-compare.sh siftsmall|lowdim384 [ann flags]}"; shift
+threads="${THREADS:-$(nproc)}"
+shared="${VECREC_SHARED:-$(cd .. && pwd)/shared}"
+py=/usr/bin/python3
+case "$dataset" in
+  siftsmall)
+    dir="$shared/data/ann/siftsmall"
+    base="$dir/siftsmall_base.fvecs"; query="$dir/siftsmall_query.fvecs"; gt="$dir/siftsmall_groundtruth.ivecs"
+    metric="${METRIC:-l2}"; nlist="${NLIST:-64}"; m="${M:-16}" ;;
+  lowdim384)
+    dir="${LOWDIM_DIR:-/work/data/lowdim384}"
+    base="$dir/base.fvecs"; query="$dir/query.fvecs"; gt="$dir/groundtruth.ivecs"
+    metric="${METRIC:-cosine}"; nlist="${NLIST:-1024}"; m="${M:-48}" ;;
+  *) echo "unknown data set '$dataset' (siftsmall or lowdim384)" >&2; exit 2 ;;
+esac
+nbits="${NBITS:-8}"; nprobe="${NPROBE:-1,2,4,8,16,32,64,128}"; refine="${REFINE:-4}"; k="${K:-10}"; seed="${SEED:-1234}"
+out="${OUT:-bench/results}"
+quick=(); [[ "${QUICK:-0}" == 1 ]] && quick=(--quick)
+export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
+
+dotnet build bench/Vec.Bench -c Release --nologo -v q
+bench=(dotnet bench/Vec.Bench/bin/Release/net10.0/Vec.Bench.dll)
+if [[ "$dataset" == lowdim384 && ! -f "$base" ]]; then
+  "${bench[@]}" gen-lowdim --n 100000 --queries 1000 --dim 384 --intrinsic 24 --seed 7 --out "$dir" --threads "$threads"
+fi
+for f in "$base" "$query" "$gt"; do [[ -f "$f" ]] || { echo "missing $f" >&2; exit 2; }; done
+mkdir -p "$out"
+common=(--base "$base" --query "$query" --gt "$gt" --metric "$metric" --nlist "$nlist" --m "$m" --nbits "$nbits"
+        --nprobe "$nprobe" --k "$k" --threads "$threads" --seed "$seed")
+
+"${bench[@]}" ann "${common[@]}" --index ivfpq "${quick[@]}" --json "$out/ann-$dataset-vecrec.json" "$@"
+reports=("$out/ann-$dataset-vecrec.json")
+if [[ "$refine" -gt 0 ]]; then
+  "${bench[@]}" ann "${common[@]}" --index ivfpq --refine "$refine" "${quick[@]}" --json "$out/ann-$dataset-vecrec-refine.json" "$@"
+  reports+=("$out/ann-$dataset-vecrec-refine.json")
+fi
+"$py" bench/peers/faiss_ivfpq.py "${common[@]}" --refine "$refine" --dataset "$dataset" "${quick[@]}" --json "$out/ann-$dataset-peers.json"
+"$py" bench/peers/ann_compare.py --peers "$out/ann-$dataset-peers.json" --out "$out/ann-$dataset" "${reports[@]}"
