@@ -292,10 +292,10 @@ public class IlgpuBackendTests(IlgpuCpuFixture fixture) : IClassFixture<IlgpuCpu
             backend.ScanSharedTableLimit = sharedTable ? Vec.Kernels.Ilgpu.DeviceKernels.MaxSharedTable : 0;
             backend.ScanCandidateBudget = candidateBudget;
             backend.SearchQueryBatch = 3; // also caps queries per scan chunk
-            for (int trial = 0; trial < 3; trial++)
+            for (int trial = 0; trial < 2; trial++)
             {
                 var p = CodeScanProblem.Random(random, 5, 29, 3, [bits]);
-                foreach (int k in new[] { 1, 4, 40 })
+                foreach (int k in new[] { 2, 40 })
                 {
                     var (rows, scores) = p.Run(_gpu, k);
                     var (refRows, refScores) = p.Run(_ref, k);
