@@ -22,7 +22,7 @@ public interface IVectorKernels : IDisposable
     /// <summary>A human-readable description of the device and instruction set in use.</summary>
     string Description { get; }
 
-    /// <summary>Largest k that <see cref="TopK"/> and <see cref="Search"/> accept (at least 4096 on every backend).</summary>
+    /// <summary>Largest k that <see cref="TopK"/>, <see cref="Search"/> and <see cref="ScanCodes"/> accept (at least 4096 on every backend).</summary>
     int MaxK { get; }
 
     /// <summary>

@@ -57,8 +57,6 @@ internal sealed partial class IlgpuBackend
         for (int r = 0; r < count; r++)
             for (int m = 0; m < subQuantizers; m++)
                 transposed[m * count + r] = codes[r * subQuantizers + m];
-        int maxList = 0;
-        for (int l = 0; l + 1 < listOffsets.Length; l++) maxList = Math.Max(maxList, listOffsets[l + 1] - listOffsets[l]);
         lock (_gate)
         {
             ThrowIfDisposed();
@@ -69,7 +67,7 @@ internal sealed partial class IlgpuBackend
                 c = Upload<byte>(transposed);
                 o = Upload(listOffsets);
                 var t = Upload(listTables);
-                return new IlgpuCodeDatabase(this, c, o, t, listOffsets.ToArray(), maxList, count, subQuantizers, bits, listTables.Length != 0);
+                return new IlgpuCodeDatabase(this, c, o, t, listOffsets.ToArray(), count, subQuantizers, bits, listTables.Length != 0);
             }
             catch
             {
@@ -193,7 +191,7 @@ internal sealed partial class IlgpuBackend
     /// <summary>Codes (transposed, <c>codes[m*count + r]</c>), list offsets and list tables resident in device memory, plus a
     /// host copy of the offsets (to lay out candidate buffers without a device round trip).</summary>
     private sealed class IlgpuCodeDatabase(IlgpuBackend owner, MemoryBuffer1D<byte, Stride1D.Dense> codes, MemoryBuffer1D<int, Stride1D.Dense> offsets,
-        MemoryBuffer1D<float, Stride1D.Dense> listTables, int[] hostOffsets, int maxListLength, int count, int subQuantizers, int bits, bool hasListTables)
+        MemoryBuffer1D<float, Stride1D.Dense> listTables, int[] hostOffsets, int count, int subQuantizers, int bits, bool hasListTables)
         : CodeDatabase(owner, count, subQuantizers, bits, hostOffsets.Length - 1, hasListTables)
     {
         public MemoryBuffer1D<byte, Stride1D.Dense> Codes { get; } = codes;
@@ -203,8 +201,6 @@ internal sealed partial class IlgpuBackend
         public MemoryBuffer1D<float, Stride1D.Dense> ListTables { get; } = listTables;
 
         public int[] HostOffsets { get; } = hostOffsets;
-
-        public int MaxListLength { get; } = maxListLength;
 
         protected override void Dispose(bool disposing)
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Vec.Kernels.Internals;
@@ -217,17 +218,25 @@ internal abstract class KernelBackendBase : IVectorKernels
     private static void CheckProbes(ReadOnlySpan<int> probes, int nprobe, int listCount)
     {
         if (probes.Length == 0) return;
-        int[]? stamps = nprobe > 1 ? new int[listCount] : null; // stamps[l] = 1 + last query that probed l
-        for (int i = 0; i < probes.Length; i++)
+        int[]? stamps = nprobe > 1 ? ArrayPool<int>.Shared.Rent(listCount) : null; // stamps[l] = 1 + last query that probed l
+        try
         {
-            int l = probes[i];
-            if (l < -1 || l >= listCount)
-                throw new ArgumentOutOfRangeException(nameof(probes), l, $"Probe {i % nprobe} of query {i / nprobe} must be -1 or a list id in [0, {listCount}).");
-            if (l < 0 || stamps is null) continue;
-            int query = i / nprobe + 1;
-            if (stamps[l] == query)
-                throw new ArgumentException($"Query {query - 1} probes list {l} twice; each list may be probed at most once per query.", nameof(probes));
-            stamps[l] = query;
+            stamps?.AsSpan(0, listCount).Clear();
+            for (int i = 0; i < probes.Length; i++)
+            {
+                int l = probes[i];
+                if (l < -1 || l >= listCount)
+                    throw new ArgumentOutOfRangeException(nameof(probes), l, $"Probe {i % nprobe} of query {i / nprobe} must be -1 or a list id in [0, {listCount}).");
+                if (l < 0 || stamps is null) continue;
+                int query = i / nprobe + 1;
+                if (stamps[l] == query)
+                    throw new ArgumentException($"Query {query - 1} probes list {l} twice; each list may be probed at most once per query.", nameof(probes));
+                stamps[l] = query;
+            }
+        }
+        finally
+        {
+            if (stamps is not null) ArrayPool<int>.Shared.Return(stamps);
         }
     }
 
