@@ -22,7 +22,7 @@ public interface IVectorKernels : IDisposable
     /// <summary>A human-readable description of the device and instruction set in use.</summary>
     string Description { get; }
 
-    /// <summary>Largest k that <see cref="TopK"/> and <see cref="Search"/> accept (at least 4096 on every backend).</summary>
+    /// <summary>Largest k that <see cref="TopK"/>, <see cref="Search"/> and <see cref="ScanCodes"/> accept (at least 4096 on every backend).</summary>
     int MaxK { get; }
 
     /// <summary>
@@ -111,4 +111,45 @@ public interface IVectorKernels : IDisposable
     /// <param name="rescoreFactor">Candidates re-scored per result on compressed storage (at least 0; 0 = the backend's default
     /// for the storage). Larger values raise recall and cost time; ignored for float32 storage.</param>
     void Search(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric, Span<int> indices, Span<float> scores, RowFilter? filter = null, int rescoreFactor = 0);
+
+    /// <summary>
+    /// Copies product-quantisation codes, grouped into inverted lists, into a backend-owned <see cref="CodeDatabase"/> for
+    /// repeated <see cref="ScanCodes"/> calls. Codes are validated here once (each below <c>2^bits</c>), never on the scan path.
+    /// </summary>
+    /// <param name="codes">[count, subQuantizers] codes, row-major, one byte per code, each below <c>2^bits</c>.</param>
+    /// <param name="count">Number of rows.</param>
+    /// <param name="subQuantizers">Codes per row (M), at least 1.</param>
+    /// <param name="bits">Bits per code, 1 to 8.</param>
+    /// <param name="listOffsets">ListCount + 1 non-decreasing offsets, the first 0 and the last <paramref name="count"/>; list
+    /// l holds rows <c>[listOffsets[l], listOffsets[l+1])</c>. Its length defines the number of lists.</param>
+    /// <param name="listTables">Empty, or [ListCount, subQuantizers, 2^bits] finite per-list additive tables.</param>
+    CodeDatabase CreateCodeDatabase(ReadOnlySpan<byte> codes, int count, int subQuantizers, int bits, ReadOnlySpan<int> listOffsets, ReadOnlySpan<float> listTables);
+
+    /// <summary>
+    /// The look-up-table scan of IVF-PQ: for query q and each probed list l = <c>probes[q, p]</c>, every row r of l scores
+    /// <c>biases[q, p] + Σ_m (listTables[l, m, code_r[m]] + queryTableScale · queryTables[q, m, code_r[m]])</c> (the list
+    /// term is 0 without list tables), and the <paramref name="k"/> smallest scores per query are returned, ascending, ties to
+    /// the lower row. Rows the <paramref name="filter"/> denies never appear; missing results are row -1 with score +∞.
+    /// </summary>
+    /// <remarks>
+    /// <para>Summation order, the same on every backend: <c>s = bias</c>, then for m = 0 .. M-1,
+    /// <c>s += (listTerm + (queryTableScale · queryTerm))</c>, every operation rounded to float32 (no fused multiply-add,
+    /// no double accumulation). The CPU backends therefore agree bit for bit; a GPU may differ in the last bits only.
+    /// A score that overflows to NaN (∞ - ∞) ranks as +∞.</para>
+    /// <para>Probe -1 skips the slot. A list may be probed at most once per query: duplicate probes are rejected with an
+    /// <see cref="ArgumentException"/> naming <paramref name="probes"/> (they would report rows twice).</para>
+    /// </remarks>
+    /// <param name="database">A code database created by this backend.</param>
+    /// <param name="queryTables">[queryCount, database.SubQuantizers, database.Codebook] finite per-query tables.</param>
+    /// <param name="queryTableScale">Finite factor applied to every query-table entry (e.g. -2 for the cross term of L2).</param>
+    /// <param name="probes">[queryCount, nprobe] list ids in [-1, database.ListCount); -1 = skip; no duplicates within a query.</param>
+    /// <param name="biases">[queryCount, nprobe] finite per-probe offsets (e.g. the query's coarse distance).</param>
+    /// <param name="queryCount">Number of queries.</param>
+    /// <param name="nprobe">Probes per query (0 allowed: every result is missing).</param>
+    /// <param name="k">Results per query, at least 1 and at most <see cref="MaxK"/>.</param>
+    /// <param name="rows">[queryCount, k] global row indices of the results (-1 = missing).</param>
+    /// <param name="scores">[queryCount, k] scores of the results, ascending (+∞ = missing).</param>
+    /// <param name="filter">Optional allow-list over database rows; its <see cref="RowFilter.RowCount"/> must equal the database's.</param>
+    void ScanCodes(CodeDatabase database, ReadOnlySpan<float> queryTables, float queryTableScale, ReadOnlySpan<int> probes, ReadOnlySpan<float> biases,
+        int queryCount, int nprobe, int k, Span<int> rows, Span<float> scores, RowFilter? filter = null);
 }

@@ -278,6 +278,51 @@ public class IlgpuBackendTests(IlgpuCpuFixture fixture) : IClassFixture<IlgpuCpu
         Assert.Equal([0f, 0f, float.NegativeInfinity, 0f, 0f, float.NegativeInfinity], vals);
     }
 
+    [Theory]
+    [InlineData(true, 1 << 24, 4)]   // shared-memory table, one chunk
+    [InlineData(false, 1 << 24, 8)]  // global-memory table
+    [InlineData(true, 7, 8)]         // chunks of one or a few queries
+    [InlineData(false, 1, 4)]        // global table, one query per chunk
+    public void CodeScanPathsAndChunksEqualScalar(bool sharedTable, int candidateBudget, int bits)
+    {
+        var backend = (Vec.Kernels.Ilgpu.IlgpuBackend)_gpu;
+        var random = new Random(bits * 31 + candidateBudget);
+        try
+        {
+            backend.ScanSharedTableLimit = sharedTable ? Vec.Kernels.Ilgpu.DeviceKernels.MaxSharedTable : 0;
+            backend.ScanCandidateBudget = candidateBudget;
+            backend.SearchQueryBatch = 3; // also caps queries per scan chunk
+            for (int trial = 0; trial < 2; trial++)
+            {
+                var p = CodeScanProblem.Random(random, 5, 29, 3, [bits]);
+                foreach (int k in new[] { 2, 40 })
+                {
+                    var (rows, scores) = p.Run(_gpu, k);
+                    var (refRows, refScores) = p.Run(_ref, k);
+                    Assert.Equal(refRows, rows);
+                    Assert.Equal(refScores, scores);
+                }
+            }
+        }
+        finally
+        {
+            backend.ScanSharedTableLimit = Vec.Kernels.Ilgpu.DeviceKernels.MaxSharedTable;
+            backend.ScanCandidateBudget = Vec.Kernels.Ilgpu.IlgpuBackend.DefaultScanCandidateBudget;
+            backend.SearchQueryBatch = Vec.Kernels.Ilgpu.IlgpuBackend.DefaultSearchQueryBatch;
+        }
+    }
+
+    [Fact]
+    public void CodeScanWithATableTooLargeForSharedMemory()
+    {
+        // 49 x 256 floats = 49 KB: the backend picks the global-memory kernel on its own.
+        var p = CodeScanProblem.Random(new Random(9), 2, 6, 49, [8]);
+        var (rows, scores) = p.Run(_gpu, 5);
+        var (refRows, refScores) = p.Run(_ref, 5);
+        Assert.Equal(refRows, rows);
+        Assert.Equal(refScores, scores);
+    }
+
     [Fact]
     public void DisposedDatabaseIsRejected()
     {

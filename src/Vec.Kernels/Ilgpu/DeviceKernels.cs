@@ -39,6 +39,13 @@ internal static class DeviceKernels
     /// <summary>Largest k of the selection kernel: its winners are sorted in shared memory (32 KB of codes).</summary>
     public const int MaxK = 4096;
 
+    /// <summary>Threads per group of the code-scan kernels (one group per (query, probe) pair).</summary>
+    public const int ScanThreads = 128;
+
+    /// <summary>Largest look-up table (SubQuantizers x Codebook floats) that <see cref="ScanCodesShared"/> stages in
+    /// shared memory: 48 KB, the static limit of every CUDA device.</summary>
+    public const int MaxSharedTable = 12288;
+
     /// <summary>A code that ranks after every candidate (also: no candidate).</summary>
     public const ulong Sentinel = ulong.MaxValue;
 
@@ -60,6 +67,10 @@ internal static class DeviceKernels
         Describe(nameof(Product), explicitlyGrouped: true),
         Describe(nameof(Select), explicitlyGrouped: true),
         Describe(nameof(Decode), explicitlyGrouped: false),
+        Describe(nameof(ScaleValues), explicitlyGrouped: false),
+        Describe(nameof(FillSentinel), explicitlyGrouped: false),
+        Describe(nameof(ScanCodesShared), explicitlyGrouped: true),
+        Describe(nameof(ScanCodesGlobal), explicitlyGrouped: true),
     ];
 
     private static DeviceKernel Describe(string name, bool explicitlyGrouped) =>
@@ -227,14 +238,15 @@ internal static class DeviceKernels
 
     /// <summary>
     /// Per-row top-k by radix selection, one group per row. The candidates of row r are the <paramref name="previousCount"/>
-    /// codes <c>previous[r*k ..]</c> (the running top-k of a search, or none) followed by the <paramref name="columns"/>
+    /// codes <c>previous[r*ldPrevious ..]</c> (the running top-k of a search, the candidate codes of a code scan, or none;
+    /// sentinels among them are skipped) followed by the <paramref name="columns"/>
     /// scores <c>scores[r*ldScores ..]</c>, whose column c is candidate id <c>columnOffset + c</c> unless the filter
     /// bitmap denies it. Each candidate is a 64-bit rank code (see <see cref="Encode"/>), unique and ordered like the
     /// ranking. Up to eight 8-bit histogram passes in shared memory find the k-th smallest code (stopping as soon as the
     /// boundary bucket is taken whole); the winners are gathered into shared memory, bitonic-sorted and written to
     /// <c>output[r*k ..]</c>, padded with <see cref="Sentinel"/>. <paramref name="output"/> may be <paramref name="previous"/>.
     /// </summary>
-    public static void Select(ArrayView<ulong> previous, int previousCount, ArrayView<float> scores, int ldScores, int columns,
+    public static void Select(ArrayView<ulong> previous, int previousCount, int ldPrevious, ArrayView<float> scores, int ldScores, int columns,
         int columnOffset, int smallest, ArrayView<ulong> filter, int useFilter, int k, ArrayView<ulong> output)
     {
         int row = Grid.IdxX;
@@ -259,7 +271,7 @@ internal static class DeviceKernels
 
         int local = 0;
         for (int e = tid; e < total; e += SelectThreads)
-            if (Candidate(e, row, previous, previousCount, scores, ldScores, columnOffset, smallest, filter, useFilter, k) != Sentinel) local++;
+            if (Candidate(e, row, previous, previousCount, ldPrevious, scores, ldScores, columnOffset, smallest, filter, useFilter, k) != Sentinel) local++;
         Atomic.Add(ref counters[3], local);
         Group.Barrier();
         int valid = counters[3];
@@ -274,7 +286,7 @@ internal static class DeviceKernels
                 ulong highMask = shift == 56 ? 0UL : ulong.MaxValue << (shift + 8);
                 for (int e = tid; e < total; e += SelectThreads)
                 {
-                    ulong code = Candidate(e, row, previous, previousCount, scores, ldScores, columnOffset, smallest, filter, useFilter, k);
+                    ulong code = Candidate(e, row, previous, previousCount, ldPrevious, scores, ldScores, columnOffset, smallest, filter, useFilter, k);
                     if (code != Sentinel && (code & highMask) == prefix)
                         Atomic.Add(ref hist[(int)((code >> shift) & 0xFF)], 1);
                 }
@@ -324,7 +336,7 @@ internal static class DeviceKernels
         int count = valid > k ? k : valid;
         for (int e = tid; e < total; e += SelectThreads)
         {
-            ulong code = Candidate(e, row, previous, previousCount, scores, ldScores, columnOffset, smallest, filter, useFilter, k);
+            ulong code = Candidate(e, row, previous, previousCount, ldPrevious, scores, ldScores, columnOffset, smallest, filter, useFilter, k);
             if (code <= limit)
             {
                 int slot = Atomic.Add(ref counters[2], 1);
@@ -368,10 +380,10 @@ internal static class DeviceKernels
         }
     }
 
-    private static ulong Candidate(int e, int row, ArrayView<ulong> previous, int previousCount, ArrayView<float> scores, int ldScores,
+    private static ulong Candidate(int e, int row, ArrayView<ulong> previous, int previousCount, int ldPrevious, ArrayView<float> scores, int ldScores,
         int columnOffset, int smallest, ArrayView<ulong> filter, int useFilter, int k)
     {
-        if (e < previousCount) return previous[(long)row * k + e];
+        if (e < previousCount) return previous[(long)row * ldPrevious + e];
         int c = e - previousCount;
         int id = columnOffset + c;
         if (useFilter != 0 && (filter[id >> 6] & (1UL << (id & 63))) == 0) return Sentinel;
@@ -419,4 +431,120 @@ internal static class DeviceKernels
         indices[index] = id;
         values[index] = fromScores != 0 ? scores[(long)((int)index / k) * ldScores + id] : DecodeScore(code, smallest);
     }
+
+    // ------------------------------------------------------------------ product-quantisation code scan
+
+    /// <summary>The scalar arguments of the code-scan kernels (one struct keeps the kernels within ILGPU's parameter limit).</summary>
+    internal struct ScanShape
+    {
+        /// <summary>Rows of the code database (stride of the transposed codes).</summary>
+        public int Count;
+        /// <summary>Codes per row (M).</summary>
+        public int SubQuantizers;
+        /// <summary>Entries per sub-quantiser table (2^bits).</summary>
+        public int Codebook;
+        /// <summary>1 when the database has per-list tables.</summary>
+        public int HasListTables;
+        /// <summary>Probes per query.</summary>
+        public int NProbe;
+        /// <summary>Candidate codes per query row of the candidate buffer.</summary>
+        public int LdCandidates;
+        /// <summary>1 when the filter bitmap applies.</summary>
+        public int UseFilter;
+    }
+
+    /// <summary><c>values[i] *= scale</c>. Run as its own kernel so the product is rounded to float32 before any sum reads it
+    /// (PTX may contract a multiply followed by an add into an FMA; a store in between prevents that).</summary>
+    public static void ScaleValues(Index1D index, ArrayView<float> values, float scale) => values[index] = values[index] * scale;
+
+    /// <summary>Fills a code buffer with <see cref="Sentinel"/> (no candidate).</summary>
+    public static void FillSentinel(Index1D index, ArrayView<ulong> codes) => codes[index] = Sentinel;
+
+    /// <summary>
+    /// The look-up-table scan, one group of <see cref="ScanThreads"/> per (query, probe) pair <c>g = q*nprobe + p</c> (pairs
+    /// with probe -1 return at once). The group stages the pair's table <c>lut[m*codebook + c] = listTerm + scaledQueryTerm</c>
+    /// (one float32 rounding, as on the CPU) in shared memory, then each thread scores rows <c>start + tid, start + tid + 128, ..</c>
+    /// of the list: <c>s = bias; s += lut[m, code[m]]</c> for m = 0 .. M-1 (codes are stored transposed, <c>codes[m*count + r]</c>,
+    /// so a warp's byte loads are coalesced). Row r of list l lands at candidate column <c>candidateOffsets[g] + (r - start)</c>
+    /// of query q as the rank code of (s, r) (smallest first, ties to the lower row; NaN as +∞), or <see cref="Sentinel"/> when
+    /// the filter denies it. <paramref name="queryTables"/> must already be scaled (<see cref="ScaleValues"/>).
+    /// Needs <c>subQuantizers * codebook &lt;= </c><see cref="MaxSharedTable"/>.
+    /// </summary>
+    public static void ScanCodesShared(ScanShape shape, ArrayView<byte> codes, ArrayView<int> listOffsets, ArrayView<float> listTables,
+        ArrayView<float> queryTables, ArrayView<int> probes, ArrayView<float> biases, ArrayView<int> candidateOffsets, ArrayView<ulong> filter,
+        ArrayView<ulong> candidates)
+    {
+        int count = shape.Count, subQuantizers = shape.SubQuantizers, codebook = shape.Codebook, hasListTables = shape.HasListTables;
+        int nprobe = shape.NProbe, ldCandidates = shape.LdCandidates, useFilter = shape.UseFilter;
+        int pair = Grid.IdxX;
+        int tid = Group.IdxX;
+        var lut = SharedMemory.Allocate<float>(MaxSharedTable);
+        int list = probes[pair];
+        if (list < 0) return; // uniform across the group: no barrier is skipped by only some threads
+        int q = pair / nprobe;
+        int table = subQuantizers * codebook;
+        long queryBase = (long)q * table;
+        long listBase = (long)list * table;
+        for (int i = tid; i < table; i += ScanThreads)
+            lut[i] = (hasListTables != 0 ? listTables[listBase + i] : 0f) + queryTables[queryBase + i];
+        Group.Barrier();
+
+        int start = listOffsets[list], end = listOffsets[list + 1];
+        float bias = biases[pair];
+        long outBase = (long)q * ldCandidates + candidateOffsets[pair] - start;
+        for (int r = start + tid; r < end; r += ScanThreads)
+        {
+            if (useFilter != 0 && (filter[r >> 6] & (1UL << (r & 63))) == 0)
+            {
+                candidates[outBase + r] = Sentinel;
+                continue;
+            }
+            float sum = bias;
+            for (int m = 0; m < subQuantizers; m++)
+                sum += lut[m * codebook + codes[(long)m * count + r]];
+            candidates[outBase + r] = Encode(IsNaN(sum) ? float.PositiveInfinity : sum, r, 1);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ScanCodesShared"/> for tables too large for shared memory: each term <c>listTerm + scaledQueryTerm</c> is
+    /// read from global memory (the same two float32 roundings per term, so the same scores).
+    /// </summary>
+    public static void ScanCodesGlobal(ScanShape shape, ArrayView<byte> codes, ArrayView<int> listOffsets, ArrayView<float> listTables,
+        ArrayView<float> queryTables, ArrayView<int> probes, ArrayView<float> biases, ArrayView<int> candidateOffsets, ArrayView<ulong> filter,
+        ArrayView<ulong> candidates)
+    {
+        int count = shape.Count, subQuantizers = shape.SubQuantizers, codebook = shape.Codebook, hasListTables = shape.HasListTables;
+        int nprobe = shape.NProbe, ldCandidates = shape.LdCandidates, useFilter = shape.UseFilter;
+        int pair = Grid.IdxX;
+        int tid = Group.IdxX;
+        int list = probes[pair];
+        if (list < 0) return;
+        int q = pair / nprobe;
+        int table = subQuantizers * codebook;
+        long queryBase = (long)q * table;
+        long listBase = (long)list * table;
+        int start = listOffsets[list], end = listOffsets[list + 1];
+        float bias = biases[pair];
+        long outBase = (long)q * ldCandidates + candidateOffsets[pair] - start;
+        for (int r = start + tid; r < end; r += ScanThreads)
+        {
+            if (useFilter != 0 && (filter[r >> 6] & (1UL << (r & 63))) == 0)
+            {
+                candidates[outBase + r] = Sentinel;
+                continue;
+            }
+            float sum = bias;
+            for (int m = 0; m < subQuantizers; m++)
+            {
+                int e = m * codebook + codes[(long)m * count + r];
+                sum += (hasListTables != 0 ? listTables[listBase + e] : 0f) + queryTables[queryBase + e];
+            }
+            candidates[outBase + r] = Encode(IsNaN(sum) ? float.PositiveInfinity : sum, r, 1);
+        }
+        Group.Barrier(); // no shared state; kept so every explicitly grouped kernel synchronises its group (the PTX test checks bar.sync)
+    }
+
+    /// <summary>NaN test on the bits (a <c>x != x</c> comparison could be folded away by a code generator).</summary>
+    private static bool IsNaN(float x) => (Interop.FloatAsInt(x) & 0x7FFF_FFFF) > 0x7F80_0000;
 }

@@ -11,7 +11,7 @@ namespace Vec.Kernels.Ilgpu;
 /// simulator). Kernels are loaded once, in the constructor; the host only uploads inputs, launches kernels and
 /// downloads results. Calls are serialised on the accelerator's default stream, so the backend is safe for concurrent use.
 /// </summary>
-internal sealed class IlgpuBackend : KernelBackendBase
+internal sealed partial class IlgpuBackend : KernelBackendBase
 {
     /// <summary>Default of <see cref="SearchChunkRows"/>.</summary>
     internal const int DefaultSearchChunkRows = 8192;
@@ -29,7 +29,7 @@ internal sealed class IlgpuBackend : KernelBackendBase
     private readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>> _rowNorms;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, ArrayView<float>> _scaleRows;
     private readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>, int, int, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<float>> _product;
-    private readonly Action<KernelConfig, ArrayView<ulong>, int, ArrayView<float>, int, int, int, int, ArrayView<ulong>, int, int, ArrayView<ulong>> _select;
+    private readonly Action<KernelConfig, ArrayView<ulong>, int, int, ArrayView<float>, int, int, int, int, ArrayView<ulong>, int, int, ArrayView<ulong>> _select;
     private readonly Action<Index1D, ArrayView<ulong>, int, int, ArrayView<float>, int, int, ArrayView<int>, ArrayView<float>> _decode;
 
     private bool _disposed;
@@ -51,7 +51,8 @@ internal sealed class IlgpuBackend : KernelBackendBase
             _rowNorms = accelerator.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(DeviceKernels.RowNorms);
             _scaleRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, ArrayView<float>>(DeviceKernels.ScaleRows);
             _product = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>, int, int, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<float>>(DeviceKernels.Product);
-            _select = accelerator.LoadStreamKernel<ArrayView<ulong>, int, ArrayView<float>, int, int, int, int, ArrayView<ulong>, int, int, ArrayView<ulong>>(DeviceKernels.Select);
+            _select = accelerator.LoadStreamKernel<ArrayView<ulong>, int, int, ArrayView<float>, int, int, int, int, ArrayView<ulong>, int, int, ArrayView<ulong>>(DeviceKernels.Select);
+            LoadCodeScanKernels(accelerator);
             _decode = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ulong>, int, int, ArrayView<float>, int, int, ArrayView<int>, ArrayView<float>>(DeviceKernels.Decode);
             _dummyFloats = accelerator.Allocate1D<float>(1);
             _dummyCodes = accelerator.Allocate1D<ulong>(1);
@@ -221,18 +222,25 @@ internal sealed class IlgpuBackend : KernelBackendBase
     }
 
     private void LaunchSelect(int rows, ArrayView<ulong> previous, int previousCount, ArrayView<float> scores, int ldScores, int columns,
+        int columnOffset, int smallest, ArrayView<ulong> filter, bool useFilter, int k, ArrayView<ulong> output) =>
+        LaunchSelect(rows, previous, previousCount, k, scores, ldScores, columns, columnOffset, smallest, filter, useFilter, k, output);
+
+    /// <summary>Top-k launch whose leading candidates are <paramref name="previousCount"/> codes per row at stride
+    /// <paramref name="ldPrevious"/> (the running top-k with stride k, or the candidate codes of a code scan).</summary>
+    private void LaunchSelect(int rows, ArrayView<ulong> previous, int previousCount, int ldPrevious, ArrayView<float> scores, int ldScores, int columns,
         int columnOffset, int smallest, ArrayView<ulong> filter, bool useFilter, int k, ArrayView<ulong> output)
     {
         if (rows <= 0) return;
         if (k <= 0 || k > DeviceKernels.MaxK) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {DeviceKernels.MaxK}].");
-        if (previousCount != 0 && previousCount != k) throw new ArgumentOutOfRangeException(nameof(previousCount), previousCount, "Must be 0 or k.");
-        if (output.Length < (long)rows * k || (previousCount > 0 && previous.Length < (long)rows * k))
+        if (previousCount < 0 || previousCount > ldPrevious) throw new ArgumentOutOfRangeException(nameof(previousCount), previousCount, "Must be in [0, ldPrevious].");
+        if ((long)previousCount + columns > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(columns), columns, "Too many candidates per row.");
+        if (output.Length < (long)rows * k || (previousCount > 0 && previous.Length < (long)(rows - 1) * ldPrevious + previousCount))
             throw new ArgumentException("Code views are shorter than the launch needs.", nameof(output));
         if (columns > 0 && (ldScores < columns || scores.Length < (long)(rows - 1) * ldScores + columns))
             throw new ArgumentException("Score view is shorter than the launch needs.", nameof(scores));
         if (useFilter && filter.Length * 64 < (long)columnOffset + columns)
             throw new ArgumentException("Filter view is shorter than the launch needs.", nameof(filter));
-        _select(new KernelConfig(rows, DeviceKernels.SelectThreads), previous, previousCount, scores, ldScores, columns, columnOffset,
+        _select(new KernelConfig(rows, DeviceKernels.SelectThreads), previous, previousCount, ldPrevious, scores, ldScores, columns, columnOffset,
             smallest, filter, useFilter ? 1 : 0, k, output);
     }
 

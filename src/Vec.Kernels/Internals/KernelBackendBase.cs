@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Vec.Kernels.Internals;
@@ -102,6 +103,67 @@ internal abstract class KernelBackendBase : IVectorKernels
         SearchCore(database, queries, queryCount, k, metric, indices, scores, filter, rescoreFactor);
     }
 
+    public CodeDatabase CreateCodeDatabase(ReadOnlySpan<byte> codes, int count, int subQuantizers, int bits, ReadOnlySpan<int> listOffsets, ReadOnlySpan<float> listTables)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(subQuantizers);
+        if (bits is < 1 or > 8) throw new ArgumentOutOfRangeException(nameof(bits), bits, "Bits per code must be in [1, 8].");
+        CheckMatrix(codes.Length, count, subQuantizers, nameof(codes), nameof(count), nameof(subQuantizers));
+        if (listOffsets.Length < 1)
+            throw new ArgumentException("Needs ListCount + 1 offsets (at least one).", nameof(listOffsets));
+        int listCount = listOffsets.Length - 1;
+        if (listOffsets[0] != 0) throw new ArgumentException($"The first offset must be 0, got {listOffsets[0]}.", nameof(listOffsets));
+        if (listOffsets[listCount] != count)
+            throw new ArgumentException($"The last offset must equal count ({count}), got {listOffsets[listCount]}.", nameof(listOffsets));
+        for (int l = 0; l < listCount; l++)
+        {
+            if (listOffsets[l + 1] < listOffsets[l])
+                throw new ArgumentException($"Offsets must not decrease: offset {l + 1} ({listOffsets[l + 1]}) < offset {l} ({listOffsets[l]}).", nameof(listOffsets));
+        }
+        int codebook = 1 << bits;
+        long tableLength = (long)listCount * subQuantizers * codebook;
+        if (listTables.Length != 0)
+        {
+            CheckLength(listTables.Length, tableLength, nameof(listTables));
+            CheckFinite(listTables[..(int)tableLength], nameof(listTables));
+        }
+        int codeCount = count * subQuantizers;
+        if (bits < 8)
+        {
+            byte max = (byte)(codebook - 1);
+            int bad = codes[..codeCount].IndexOfAnyExceptInRange((byte)0, max);
+            if (bad >= 0)
+                throw new ArgumentException($"Code {codes[bad]} at row {bad / subQuantizers}, sub-quantiser {bad % subQuantizers} is not below 2^{bits}.", nameof(codes));
+        }
+        return CreateCodeDatabaseCore(codes[..codeCount], count, subQuantizers, bits, listOffsets, listTables.Length == 0 ? default : listTables[..(int)tableLength]);
+    }
+
+    public void ScanCodes(CodeDatabase database, ReadOnlySpan<float> queryTables, float queryTableScale, ReadOnlySpan<int> probes, ReadOnlySpan<float> biases,
+        int queryCount, int nprobe, int k, Span<int> rows, Span<float> scores, RowFilter? filter = null)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ObjectDisposedException.ThrowIf(database.IsDisposed, database);
+        if (!ReferenceEquals(database.Owner, this))
+            throw new ArgumentException($"The code database was created by backend '{database.Owner.Name}', not '{Name}'.", nameof(database));
+        ArgumentOutOfRangeException.ThrowIfNegative(queryCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(nprobe);
+        CheckK(k);
+        long tableLength = (long)database.SubQuantizers * database.Codebook;
+        CheckLength(queryTables.Length, queryCount * tableLength, nameof(queryTables));
+        if (!float.IsFinite(queryTableScale))
+            throw new ArgumentOutOfRangeException(nameof(queryTableScale), queryTableScale, "The scale must be finite.");
+        long pairs = (long)queryCount * nprobe;
+        CheckLength(probes.Length, pairs, nameof(probes));
+        CheckLength(biases.Length, pairs, nameof(biases));
+        CheckLength(rows.Length, (long)queryCount * k, nameof(rows));
+        CheckLength(scores.Length, (long)queryCount * k, nameof(scores));
+        if (filter is not null && filter.RowCount != database.Count)
+            throw new ArgumentException($"The filter covers {filter.RowCount} rows but the code database has {database.Count}.", nameof(filter));
+        CheckProbes(probes[..(int)pairs], nprobe, database.ListCount);
+        CheckFinite(queryTables[..(int)(queryCount * tableLength)], nameof(queryTables));
+        CheckFinite(biases[..(int)pairs], nameof(biases));
+        ScanCodesCore(database, queryTables, queryTableScale, probes, biases, queryCount, nprobe, k, rows, scores, filter);
+    }
+
     public virtual void Dispose() { }
 
     protected abstract void MeanPoolCore(ReadOnlySpan<float> tokens, ReadOnlySpan<long> mask, int batch, int sequenceLength, int dimension, Span<float> destination);
@@ -123,6 +185,14 @@ internal abstract class KernelBackendBase : IVectorKernels
 
     protected abstract void SearchCore(VectorDatabase database, ReadOnlySpan<float> queries, int queryCount, int k, Metric metric, Span<int> indices, Span<float> scores, RowFilter? filter);
 
+    /// <summary>Creates a code database from validated arguments: <paramref name="codes"/> is exactly count x M,
+    /// <paramref name="listTables"/> empty or exactly ListCount x M x 2^bits.</summary>
+    protected abstract CodeDatabase CreateCodeDatabaseCore(ReadOnlySpan<byte> codes, int count, int subQuantizers, int bits, ReadOnlySpan<int> listOffsets, ReadOnlySpan<float> listTables);
+
+    /// <summary>Scans a code database of this backend with validated arguments (probes in range and distinct per query).</summary>
+    protected abstract void ScanCodesCore(CodeDatabase database, ReadOnlySpan<float> queryTables, float queryTableScale, ReadOnlySpan<int> probes, ReadOnlySpan<float> biases,
+        int queryCount, int nprobe, int k, Span<int> rows, Span<float> scores, RowFilter? filter);
+
     /// <summary>Creates a database with the requested <paramref name="storage"/>. The default ignores it and stores exact
     /// float32 rows (backends may store at higher precision than requested); the database reports what it uses.</summary>
     protected virtual VectorDatabase CreateDatabaseCore(ReadOnlySpan<float> vectors, int count, int dimension, VectorStorage storage) =>
@@ -142,6 +212,32 @@ internal abstract class KernelBackendBase : IVectorKernels
         CheckLength(attentionMask.Length, (long)batch * sequenceLength, nameof(attentionMask));
         CheckLength(destination.Length, (long)batch * dimension, nameof(destination));
         CheckFinite(tokenEmbeddings[..(batch * sequenceLength * dimension)], nameof(tokenEmbeddings));
+    }
+
+    /// <summary>Every probe in [-1, listCount), and no list twice within one query's probes.</summary>
+    private static void CheckProbes(ReadOnlySpan<int> probes, int nprobe, int listCount)
+    {
+        if (probes.Length == 0) return;
+        int[]? stamps = nprobe > 1 ? ArrayPool<int>.Shared.Rent(listCount) : null; // stamps[l] = 1 + last query that probed l
+        try
+        {
+            stamps?.AsSpan(0, listCount).Clear();
+            for (int i = 0; i < probes.Length; i++)
+            {
+                int l = probes[i];
+                if (l < -1 || l >= listCount)
+                    throw new ArgumentOutOfRangeException(nameof(probes), l, $"Probe {i % nprobe} of query {i / nprobe} must be -1 or a list id in [0, {listCount}).");
+                if (l < 0 || stamps is null) continue;
+                int query = i / nprobe + 1;
+                if (stamps[l] == query)
+                    throw new ArgumentException($"Query {query - 1} probes list {l} twice; each list may be probed at most once per query.", nameof(probes));
+                stamps[l] = query;
+            }
+        }
+        finally
+        {
+            if (stamps is not null) ArrayPool<int>.Shared.Return(stamps);
+        }
     }
 
     private static void CheckProduct(ReadOnlySpan<float> a, int m, ReadOnlySpan<float> b, int n, int dimension, Span<float> destination)

@@ -121,6 +121,37 @@ internal sealed class ScalarKernels : KernelBackendBase
         }
     }
 
+    protected override CodeDatabase CreateCodeDatabaseCore(ReadOnlySpan<byte> codes, int count, int subQuantizers, int bits, ReadOnlySpan<int> listOffsets, ReadOnlySpan<float> listTables) =>
+        new HostCodeDatabase(this, codes, count, subQuantizers, bits, listOffsets, listTables);
+
+    protected override void ScanCodesCore(CodeDatabase database, ReadOnlySpan<float> queryTables, float queryTableScale, ReadOnlySpan<int> probes, ReadOnlySpan<float> biases,
+        int queryCount, int nprobe, int k, Span<int> rows, Span<float> scores, RowFilter? filter)
+    {
+        var db = (HostCodeDatabase)database;
+        int table = db.SubQuantizers * db.Codebook;
+        var sink = new ListSink { Keys = new List<float>(), Ids = new List<int>() };
+        for (int q = 0; q < queryCount; q++)
+        {
+            sink.Keys.Clear();
+            sink.Ids.Clear();
+            CodeScan.ScoreQuery(db, queryTables.Slice(q * table, table), queryTableScale, probes.Slice(q * nprobe, nprobe), biases.Slice(q * nprobe, nprobe),
+                filter is null ? default : filter.Bits, filter is not null, ref sink);
+            SelectBest([.. sink.Keys], [.. sink.Ids], sink.Keys.Count, k, TopKOrder.Smallest, rows.Slice(q * k, k), scores.Slice(q * k, k));
+        }
+    }
+
+    private struct ListSink : CodeScan.ICandidateSink
+    {
+        public List<float> Keys;
+        public List<int> Ids;
+
+        public readonly void Add(float score, int row)
+        {
+            Keys.Add(score);
+            Ids.Add(row);
+        }
+    }
+
     /// <summary>Sorts the first <paramref name="count"/> (key, id) pairs best first (ties to the lower id) and writes the first k, padding with -1.</summary>
     private static void SelectBest(float[] keys, int[] ids, int count, int k, TopKOrder order, Span<int> outIds, Span<float> outValues)
     {
