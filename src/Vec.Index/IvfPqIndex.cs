@@ -31,6 +31,9 @@ public sealed class IvfPqIndex : IVectorIndex
     private readonly Dictionary<long, int> _listOf = new();
     private readonly bool _ownsKernels;
     private readonly PqScanKind _scanKind;
+    private readonly bool _scanOnDevice;
+    private readonly object _deviceLock = new();
+    private DeviceCodes? _deviceCodes;
     private volatile IvfSnapshot _snapshot;
     private volatile TrainedState? _state;
     private bool _disposed;
@@ -60,6 +63,7 @@ public sealed class IvfPqIndex : IVectorIndex
         _ownsKernels = kernels is null;
         Kernels = kernels ?? KernelBackends.CreateDefault();
         _scanKind = PqScanner.ForBackend(Kernels.Name);
+        _scanOnDevice = Kernels.Name.StartsWith("ilgpu", StringComparison.Ordinal);
         _snapshot = new IvfSnapshot([], 0);
     }
 
@@ -293,7 +297,12 @@ public sealed class IvfPqIndex : IVectorIndex
         var resultIds = new long[queryCount * k];
         var resultScores = new float[queryCount * k];
         var context = new SearchContext(this, state, snapshot, q, refineQueries, probes, probeScores, nprobe, k, refineFactor, options.Filter, resultIds, resultScores);
-        if (queryCount == 1 || Options.MaxThreads == 1)
+        int candidates = refineFactor > 0 ? checked(k * refineFactor) : k;
+        if (_scanOnDevice && (Metric == Metric.InnerProduct || state.TermTables is not null) && candidates <= Kernels.MaxK)
+        {
+            SearchOnDevice(context, state, snapshot, q, probes, probeScores, queryCount, nprobe, candidates, options.Filter);
+        }
+        else if (queryCount == 1 || Options.MaxThreads == 1)
         {
             var scratch = new Scratch(this, state);
             for (int i = 0; i < queryCount; i++) context.SearchOne(i, scratch);
@@ -313,6 +322,107 @@ public sealed class IvfPqIndex : IVectorIndex
         }
         resultIds.CopyTo(ids);
         resultScores.CopyTo(scores);
+    }
+
+    /// <summary>
+    /// The GPU path: the lists' codes are resident in a <see cref="CodeDatabase"/> of the kernel backend (rebuilt when the
+    /// lists changed since the last device search), and <see cref="IVectorKernels.ScanCodes"/> scans the probed lists of
+    /// every query with the filter applied on the device; refine and id mapping run on the host.
+    /// </summary>
+    private void SearchOnDevice(SearchContext context, TrainedState state, IvfSnapshot snapshot, float[] q, int[] probes, float[] probeScores,
+        int queryCount, int nprobe, int candidates, IdFilter? filter)
+    {
+        DeviceCodes codes = AcquireDeviceCodes(state, snapshot);
+        try
+        {
+            ProductQuantizer pq = state.Pq;
+            int size = pq.SubQuantizers * pq.CentroidsPerSubQuantizer, d = Dimension;
+            bool ip = Metric == Metric.InnerProduct;
+            var tables = new float[(long)queryCount * size];
+            Parallel.For(0, queryCount, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxThreads },
+                i => pq.ComputeInnerProductTable(q.AsSpan(i * d, d), tables.AsSpan(i * size, size)));
+            float[] biases = probeScores;
+            if (ip)
+            {
+                biases = new float[probeScores.Length];
+                TensorPrimitives.Negate(probeScores, biases);
+            }
+            RowFilter? rowFilter = null;
+            if (filter is not null)
+            {
+                var bits = new ulong[(codes.Database.Count + 63) >> 6];
+                int row = 0;
+                foreach (IvfList list in snapshot.Lists)
+                    for (int v = 0; v < list.Count; v++, row++)
+                        if (filter.IsAllowed(list.Ids[v])) bits[row >> 6] |= 1UL << row;
+                rowFilter = RowFilter.FromBits(bits, codes.Database.Count);
+            }
+            var rows = new int[queryCount * candidates];
+            var keys = new float[rows.Length];
+            Kernels.ScanCodes(codes.Database, tables, ip ? -1f : -2f, probes, biases, queryCount, nprobe, candidates, rows, keys, rowFilter);
+            var scratch = new Scratch(this, state);
+            scratch.EnsureCandidates(candidates);
+            for (int i = 0; i < queryCount; i++)
+            {
+                int found = 0;
+                for (int c = 0; c < candidates; c++)
+                {
+                    int r = rows[i * candidates + c];
+                    if (r < 0) break;
+                    int l = Array.BinarySearch(codes.Offsets, r);
+                    if (l < 0) l = ~l - 1;
+                    else while (l + 1 < codes.Offsets.Length && codes.Offsets[l + 1] == r) l++; // skip empty lists
+                    scratch.Keys[found] = keys[i * candidates + c];
+                    scratch.Payloads[found] = ((long)l << 32) | (uint)(r - codes.Offsets[l]);
+                    found++;
+                }
+                context.Finish(i, scratch, found);
+            }
+        }
+        finally
+        {
+            codes.Release();
+        }
+    }
+
+    private DeviceCodes AcquireDeviceCodes(TrainedState state, IvfSnapshot snapshot)
+    {
+        DeviceCodes? current = Volatile.Read(ref _deviceCodes);
+        if (current is not null && ReferenceEquals(current.Snapshot, snapshot) && current.TryAcquire()) return current;
+        lock (_deviceLock)
+        {
+            current = _deviceCodes;
+            if (current is not null && ReferenceEquals(current.Snapshot, snapshot) && current.TryAcquire()) return current;
+            int m = Options.SubQuantizers;
+            var offsets = new int[snapshot.Lists.Length + 1];
+            for (int l = 0; l < snapshot.Lists.Length; l++) offsets[l + 1] = offsets[l] + snapshot.Lists[l].Count;
+            int total = offsets[^1];
+            var rowMajor = new byte[(long)total * m];
+            for (int l = 0; l < snapshot.Lists.Length; l++)
+            {
+                IvfList list = snapshot.Lists[l];
+                for (int v = 0; v < list.Count; v++)
+                    IvfCodeLayout.Read(list.Codes, v, m, rowMajor.AsSpan((offsets[l] + v) * m, m));
+            }
+            CodeDatabase database = Kernels.CreateCodeDatabase(rowMajor, total, m, Options.Bits, offsets, state.TermTables ?? []);
+            var fresh = new DeviceCodes(snapshot, database, offsets);
+            fresh.AddReference(); // the caller's reference; the creation reference belongs to the cache
+            Volatile.Write(ref _deviceCodes, fresh);
+            current?.Release();
+            return fresh;
+        }
+    }
+
+    /// <summary>Device-resident codes of one snapshot; freed when replaced and no search uses them.</summary>
+    private sealed class DeviceCodes(IvfSnapshot snapshot, CodeDatabase database, int[] offsets) : RefCounted
+    {
+        public IvfSnapshot Snapshot { get; } = snapshot;
+
+        public CodeDatabase Database { get; } = database;
+
+        public int[] Offsets { get; } = offsets;
+
+        protected override void Free() => Database.Dispose();
     }
 
     /// <summary>The index kind written in the file header.</summary>
@@ -558,6 +668,7 @@ public sealed class IvfPqIndex : IVectorIndex
             if (_disposed) return;
             _disposed = true;
             _state?.CoarseDb.Dispose();
+            Interlocked.Exchange(ref _deviceCodes, null)?.Release();
             _state = null;
             _snapshot = new IvfSnapshot([], 0);
             _listOf.Clear();
@@ -723,9 +834,16 @@ public sealed class IvfPqIndex : IVectorIndex
 
         public CandidateHeap Heap { get; }
 
-        public float[] Keys { get; set; } = [];
+        public float[] Keys { get; private set; } = [];
 
-        public long[] Payloads { get; set; } = [];
+        public long[] Payloads { get; private set; } = [];
+
+        public void EnsureCandidates(int capacity)
+        {
+            if (Keys.Length >= capacity) return;
+            Keys = new float[capacity];
+            Payloads = new long[capacity];
+        }
     }
 
     /// <summary>One search call's shared, read-only inputs and its output arrays.</summary>
@@ -774,12 +892,17 @@ public sealed class IvfPqIndex : IVectorIndex
                 PqScanner.Scan(index._scanKind, list.Codes, list.Count, m, ksub, scratch.Table, bias, heap, list.Ids, l, filter);
             }
 
-            if (scratch.Keys.Length < capacity)
-            {
-                scratch.Keys = new float[capacity];
-                scratch.Payloads = new long[capacity];
-            }
+            scratch.EnsureCandidates(capacity);
             int found = heap.DrainSorted(scratch.Keys, scratch.Payloads);
+            Finish(qi, scratch, found);
+        }
+
+        /// <summary>
+        /// Completes one query from its candidates (scratch.Keys / Payloads, sorted ascending): refine when asked,
+        /// then write ids and scores.
+        /// </summary>
+        public void Finish(int qi, Scratch scratch, int found)
+        {
             Span<long> outIds = ids.AsSpan(qi * k, k);
             Span<float> outScores = scores.AsSpan(qi * k, k);
             if (refineFactor > 0) found = Refine(qi, scratch, found);
