@@ -907,6 +907,7 @@ public sealed class IvfPqIndex : IVectorIndex
             Span<float> outScores = scores.AsSpan(qi * k, k);
             if (refineFactor > 0) found = Refine(qi, scratch, found);
             int take = Math.Min(found, k);
+            OrderTiesById(scratch, take, found);
             for (int r = 0; r < take; r++)
             {
                 long payload = scratch.Payloads[r];
@@ -916,6 +917,27 @@ public sealed class IvfPqIndex : IVectorIndex
             }
             if (take < k) ResultMerge.FillMissing(outIds[take..], outScores[take..], index.Metric);
         }
+
+        /// <summary>Within runs of equal keys (the first <paramref name="take"/> positions and the run crossing
+        /// the boundary), orders candidates by id, so results do not depend on scan order.</summary>
+        private void OrderTiesById(Scratch scratch, int take, int found)
+        {
+            float[] keys = scratch.Keys;
+            long[] payloads = scratch.Payloads;
+            for (int start = 0; start < take;)
+            {
+                int end = start + 1;
+                while (end < found && keys[end] == keys[start]) end++;
+                if (end - start > 1)
+                {
+                    var run = payloads.AsSpan(start, end - start);
+                    run.Sort((x, y) => IdOf(x).CompareTo(IdOf(y)));
+                }
+                start = end;
+            }
+        }
+
+        private long IdOf(long payload) => snapshot.Lists[(int)(payload >> 32)].Ids[(int)(uint)payload];
 
         /// <summary>Re-scores the candidates exactly and re-sorts them; returns their number.</summary>
         private int Refine(int qi, Scratch scratch, int found)
