@@ -50,7 +50,11 @@ public sealed class OpqTests
         Assert.Equal(d * d, opq.Matrix.Length);
         Assert.True(OpqRotation.OrthogonalityError(opq.Matrix, d) < 1e-4, "R Rᵀ is not the identity");
         Assert.Equal(8, opq.ErrorHistory.Count);
-        Assert.True(opq.ErrorHistory[^1] < opq.ErrorHistory[0], $"error went from {opq.ErrorHistory[0]} to {opq.ErrorHistory[^1]}");
+        // Each Procrustes step is optimal for the current codes and the hot-started PQ only lowers the error further,
+        // so the error never rises (a wrongly transposed update fails this) and falls well below the random rotation's.
+        for (int i = 1; i < opq.ErrorHistory.Count; i++)
+            Assert.True(opq.ErrorHistory[i] <= opq.ErrorHistory[i - 1] * 1.001, $"iteration {i}: error rose from {opq.ErrorHistory[i - 1]} to {opq.ErrorHistory[i]}");
+        Assert.True(opq.ErrorHistory[^1] < 0.55 * opq.ErrorHistory[0], $"error went from {opq.ErrorHistory[0]} to {opq.ErrorHistory[^1]}");
 
         var y = new float[n * d];
         opq.Apply(x, n, y, kernels);

@@ -88,6 +88,46 @@ public sealed class ProductQuantizerTests
     }
 
     [Theory]
+    [InlineData(8, 2, 4)]
+    [InlineData(16, 2, 8)]
+    [InlineData(9, 3, 5)]
+    public void Exact_ties_go_to_the_lower_index_on_every_path(int d, int m, int bits)
+    {
+        // Small integer coordinates and duplicated centroids: the distances are exact integers with many ties.
+        var rng = new Random(d * 100 + bits);
+        int ksub = 1 << bits, dsub = d / m;
+        var centroids = new float[m * ksub * dsub];
+        for (int i = 0; i < centroids.Length; i++) centroids[i] = rng.Next(-1, 2);
+        var pq = ProductQuantizer.FromCentroids(d, m, bits, centroids);
+        const int n = 203;
+        var x = new float[n * d];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.Next(-1, 2);
+        var widths = new List<int> { 0 };
+        if (Vector256.IsHardwareAccelerated) widths.Add(256);
+        if (Vector512.IsHardwareAccelerated) widths.Add(512);
+        foreach (int width in widths)
+        {
+            pq.SimdWidth = width;
+            var codes = new byte[n * m];
+            pq.Encode(x, n, codes);
+            for (int i = 0; i < n; i++)
+            {
+                for (int s = 0; s < m; s++)
+                {
+                    int expected = 0;
+                    double best = double.MaxValue;
+                    for (int j = 0; j < ksub; j++)
+                    {
+                        double dist = Dist2(x.AsSpan(i * d + s * dsub, dsub), centroids.AsSpan((s * ksub + j) * dsub, dsub));
+                        if (dist < best) { best = dist; expected = j; }
+                    }
+                    Assert.True(expected == codes[i * m + s], $"width {width}, vector {i}, sub {s}: code {codes[i * m + s]}, expected {expected}");
+                }
+            }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void Tables_sum_to_the_distance_to_the_decoded_vector(int d, int m, int bits)
     {

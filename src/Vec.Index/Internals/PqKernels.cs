@@ -80,10 +80,11 @@ internal static unsafe class PqKernels
         // Eight points per block: eight independent FMA chains hide the FMA latency.
         for (; i + 8 <= n; i += 8)
         {
+            // Interleaved (xs[j * 8 + p]) so the eight broadcasts of step j read fixed offsets.
             for (int p = 0; p < 8; p++)
             {
                 float* xi = x + (long)(i + p) * stride;
-                for (int j = 0; j < dsub; j++) xs[p * dsub + j] = -2f * xi[j];
+                for (int j = 0; j < dsub; j++) xs[j * 8 + p] = -2f * xi[j];
             }
             Vector512<float> b0 = inf, b1 = inf, b2 = inf, b3 = inf, b4 = inf, b5 = inf, b6 = inf, b7 = inf;
             Vector512<int> i0 = default, i1 = default, i2 = default, i3 = default, i4 = default, i5 = default, i6 = default, i7 = default;
@@ -94,17 +95,17 @@ internal static unsafe class PqKernels
                 Vector512<float> a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
                 float* col = centT + g;
                 float* xj = xs;
-                for (int j = 0; j < dsub; j++, col += kpad, xj++)
+                for (int j = 0; j < dsub; j++, col += kpad, xj += 8)
                 {
                     var cv = Vector512.Load(col);
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[0]), cv, a0);
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[dsub]), cv, a1);
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[2 * dsub]), cv, a2);
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[3 * dsub]), cv, a3);
-                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[4 * dsub]), cv, a4);
-                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[5 * dsub]), cv, a5);
-                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[6 * dsub]), cv, a6);
-                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[7 * dsub]), cv, a7);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[1]), cv, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[2]), cv, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[3]), cv, a3);
+                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[4]), cv, a4);
+                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[5]), cv, a5);
+                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[6]), cv, a6);
+                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(xj[7]), cv, a7);
                 }
                 var m0 = Vector512.LessThan(a0, b0); b0 = Vector512.ConditionalSelect(m0, a0, b0); i0 = Vector512.ConditionalSelect(m0.AsInt32(), idx, i0);
                 var m1 = Vector512.LessThan(a1, b1); b1 = Vector512.ConditionalSelect(m1, a1, b1); i1 = Vector512.ConditionalSelect(m1.AsInt32(), idx, i1);
