@@ -38,5 +38,5 @@ public sealed record IvfPqOptions
     public KMeansOptions CoarseKMeans { get; init; } = new() { Iterations = 10 };
 
     /// <summary>k-means settings of the PQ codebooks; default 25 iterations, as FAISS's <c>ProductQuantizer</c>.</summary>
-    public KMeansOptions CodebookKMeans { get; init; } = new() { Iterations = 25 };
+    public KMeansOptions CodebookKMeans { get; init; } = new() { Iterations = 25, Init = KMeansInit.Random };
 }
