@@ -210,8 +210,8 @@ public static class Ann
                 UseOpq = config.UseOpq,
                 Refine = config.Refine == 0 ? RefineStorage.None : config.RefineStorage == "f16" ? RefineStorage.Float16 : RefineStorage.Float32,
                 MaxThreads = config.Threads,
-                CoarseKMeans = new KMeansOptions { Iterations = 10, Seed = config.Seed },
-                CodebookKMeans = new KMeansOptions { Iterations = 25, Seed = config.Seed },
+                CoarseKMeans = new IvfPqOptions().CoarseKMeans with { Seed = config.Seed },
+                CodebookKMeans = new IvfPqOptions().CodebookKMeans with { Seed = config.Seed },
             };
             index = new IvfPqIndex(d, metric, options, kernels);
             engine = $"vecrec IVF{lists},{(config.UseOpq ? "OPQ" : "")}PQ{config.SubQuantizers}x{config.Bits}" +
