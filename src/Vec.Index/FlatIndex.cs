@@ -300,15 +300,7 @@ public sealed class FlatIndex : IVectorIndex
         long count = reader.ReadInt64("count", 0, Math.Min(int.MaxValue, Array.MaxLength / dimension));
         reader.EndSection();
 
-        reader.BeginSection("IDS ");
-        long[] ids = reader.ReadSpan<long>("ids", count);
-        reader.EndSection();
-        var seen = new HashSet<long>(ids.Length);
-        for (int i = 0; i < ids.Length; i++)
-        {
-            if (ids[i] == -1) throw reader.Corrupt($"ids[{i}] is -1, which is reserved for missing results");
-            if (!seen.Add(ids[i])) throw reader.Corrupt($"id {ids[i]} appears more than once (again at position {i})");
-        }
+        long[] ids = reader.ReadIdSection(count);
 
         reader.BeginSection("VECS");
         float[] vectors = reader.ReadSpan<float>("vectors", count * dimension);

@@ -578,15 +578,7 @@ public sealed class IvfPqIndex : IVectorIndex
             }
             reader.EndSection();
             if (total != count) throw reader.Corrupt($"list sizes add up to {total}, the header says {count}");
-            reader.BeginSection("IDS ");
-            long[] ids = reader.ReadSpan<long>("ids", count);
-            reader.EndSection();
-            var seen = new HashSet<long>(ids.Length);
-            for (int i = 0; i < ids.Length; i++)
-            {
-                if (ids[i] == -1) throw reader.Corrupt($"ids[{i}] is -1, which is reserved for missing results");
-                if (!seen.Add(ids[i])) throw reader.Corrupt($"id {ids[i]} appears more than once (again at position {i})");
-            }
+            long[] ids = reader.ReadIdSection(count);
             reader.BeginSection("CODE");
             byte[] codes = reader.ReadSpan<byte>("codes", count * m);
             reader.EndSection();

@@ -429,6 +429,21 @@ internal sealed class IndexFileReader : IDisposable
             if (!float.IsFinite(values[i])) throw Corrupt($"{name}[{i}] = {values[i]} is not finite");
     }
 
+    /// <summary>Reads the <c>IDS </c> section: <paramref name="count"/> int64 ids, each unique and never -1.</summary>
+    public long[] ReadIdSection(long count)
+    {
+        BeginSection("IDS ");
+        long[] ids = ReadSpan<long>("ids", count);
+        EndSection();
+        var seen = new HashSet<long>(ids.Length);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (ids[i] == -1) throw Corrupt($"ids[{i}] is -1, which is reserved for missing results");
+            if (!seen.Add(ids[i])) throw Corrupt($"id {ids[i]} appears more than once (again at position {i})");
+        }
+        return ids;
+    }
+
     /// <summary>An <see cref="InvalidDataException"/> naming the file.</summary>
     public InvalidDataException Corrupt(string message) => new($"VecRec index file '{Source}' is invalid: {message}.");
 
