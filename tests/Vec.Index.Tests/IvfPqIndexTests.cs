@@ -307,3 +307,63 @@ public sealed class IvfPqDevicePathTests
         }
     }
 }
+
+public sealed class IvfPqGoldenFileTests
+{
+    private const string GoldenName = "ivfpq-v1.vecidx";
+
+    private static string GoldenPath => Path.Combine(AppContext.BaseDirectory, "Golden", GoldenName);
+
+    /// <summary>Four tight clusters in 8 dimensions; vector i of cluster c is c*10 on axis c plus small offsets.</summary>
+    private static float[] GoldenVectors()
+    {
+        var x = new float[64 * 8];
+        for (int i = 0; i < 64; i++)
+        {
+            int c = i % 4;
+            x[i * 8 + c] = 10 * (c + 1);
+            x[i * 8 + 4 + (i / 4) % 4] = 0.25f * (i / 16 + 1);
+            x[i * 8 + 7] += 0.01f * i;
+        }
+        return x;
+    }
+
+    /// <summary>Writes the golden file into the source tree (run once per format version with VECREC_WRITE_GOLDEN=1).</summary>
+    private static void WriteGolden([System.Runtime.CompilerServices.CallerFilePath] string file = "")
+    {
+        float[] x = GoldenVectors();
+        using var index = new IvfPqIndex(8, Metric.L2, new IvfPqOptions { Lists = 4, SubQuantizers = 2, Bits = 4, Refine = RefineStorage.Float32 },
+            KernelBackends.Create("scalar"));
+        index.Train(x, 64);
+        index.Add(TestData.Range(1000, 64), x);
+        index.Remove([1005, 1010]);
+        index.Save(Path.Combine(Path.GetDirectoryName(file)!, "Golden", GoldenName));
+    }
+
+    [Fact]
+    public void Golden_v1_ivfpq_file_loads_and_searches_as_when_it_was_written()
+    {
+        if (Environment.GetEnvironmentVariable("VECREC_WRITE_GOLDEN") == "1") WriteGolden();
+        using IVectorIndex loaded = VectorIndex.Load(GoldenPath, KernelBackends.Create("simd"));
+        var index = Assert.IsType<IvfPqIndex>(loaded);
+        Assert.True(index.IsTrained);
+        Assert.Equal(62, index.Count);
+        Assert.Equal(8, index.Dimension);
+        Assert.Equal(Metric.L2, index.Metric);
+        Assert.Equal(4, index.Lists);
+        Assert.Equal((2, 4, RefineStorage.Float32), (index.Options.SubQuantizers, index.Options.Bits, index.Options.Refine));
+        Assert.Equal(62, index.ListSizes().Sum());
+        Assert.False(index.Contains(1005));
+        Assert.True(index.Contains(1063));
+        // Exact re-ranking over every list: the stored vectors, ids and codes all came back.
+        float[] x = GoldenVectors();
+        SearchResult r = index.Search(x.AsSpan(3 * 8, 8), 3, new SearchOptions { NProbe = 4, RefineFactor = 30 });
+        Assert.Equal(new long[] { 1003, 1019, 1007 }, r.Ids);
+        Assert.Equal(0f, r.Scores[0]);
+        Assert.Equal(0.0881f, r.Scores[1], 4); // 0.25^2 + 0.16^2
+        Assert.Equal(0.1266f, r.Scores[2], 4); // 0.25^2 + 0.25^2 + 0.04^2
+        // Approximate search finds the query's own cluster.
+        SearchResult a = index.Search(x.AsSpan(0, 8), 5, new SearchOptions { NProbe = 1 });
+        Assert.All(a.Ids, id => Assert.Equal(0, (id - 1000) % 4));
+    }
+}
