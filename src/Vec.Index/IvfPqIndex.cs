@@ -32,6 +32,7 @@ public sealed class IvfPqIndex : IVectorIndex
     private readonly bool _ownsKernels;
     private readonly PqScanKind _scanKind;
     private readonly bool _scanOnDevice;
+    private readonly System.Collections.Concurrent.ConcurrentBag<Scratch> _scratchPool = [];
     private readonly object _deviceLock = new();
     private DeviceCodes? _deviceCodes;
     private volatile IvfSnapshot _snapshot;
@@ -304,21 +305,22 @@ public sealed class IvfPqIndex : IVectorIndex
         }
         else if (queryCount == 1 || Options.MaxThreads == 1)
         {
-            var scratch = new Scratch(this, state);
+            Scratch scratch = RentScratch(state);
             for (int i = 0; i < queryCount; i++) context.SearchOne(i, scratch);
+            ReturnScratch(scratch);
         }
         else
         {
             int chunks = Math.Min(queryCount, Options.MaxThreads * 4);
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxThreads },
-                () => new Scratch(this, state),
+                () => RentScratch(state),
                 (c, _, scratch) =>
                 {
                     int begin = (int)((long)queryCount * c / chunks), end = (int)((long)queryCount * (c + 1) / chunks);
                     for (int i = begin; i < end; i++) context.SearchOne(i, scratch);
                     return scratch;
                 },
-                _ => { });
+                ReturnScratch);
         }
         resultIds.CopyTo(ids);
         resultScores.CopyTo(scores);
@@ -800,6 +802,16 @@ public sealed class IvfPqIndex : IVectorIndex
         return grown;
     }
 
+    /// <summary>Per-thread search buffers are pooled: a single-query search would otherwise allocate (and the GC
+    /// zero) two M x 2^bits tables per call.</summary>
+    private Scratch RentScratch(TrainedState state) =>
+        _scratchPool.TryTake(out Scratch? scratch) && ReferenceEquals(scratch.State, state) ? scratch : new Scratch(this, state);
+
+    private void ReturnScratch(Scratch scratch)
+    {
+        if (_scratchPool.Count < 2 * Options.MaxThreads + 2) _scratchPool.Add(scratch);
+    }
+
     /// <summary>Everything training produces; immutable once published.</summary>
     private sealed record TrainedState(float[] Centroids, VectorDatabase CoarseDb, ProductQuantizer Pq, OpqRotation? Opq, float[]? TermTables, string? Warning);
 
@@ -808,6 +820,7 @@ public sealed class IvfPqIndex : IVectorIndex
     {
         public Scratch(IvfPqIndex index, TrainedState state)
         {
+            State = state;
             int size = state.Pq.SubQuantizers * state.Pq.CentroidsPerSubQuantizer;
             InnerProducts = new float[size];
             Table = new float[size];
@@ -815,6 +828,8 @@ public sealed class IvfPqIndex : IVectorIndex
             Vector = new float[index.Dimension];
             Heap = new CandidateHeap(1);
         }
+
+        public TrainedState State { get; }
 
         public float[] InnerProducts { get; }
 
