@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using Vec.Index.Internals;
 using Vec.Kernels;
 
@@ -64,7 +63,7 @@ public sealed class IvfPqIndex : IVectorIndex
         _ownsKernels = kernels is null;
         Kernels = kernels ?? KernelBackends.CreateDefault();
         _scanKind = PqScanner.ForBackend(Kernels.Name);
-        _scanOnDevice = Kernels.Name.StartsWith("ilgpu", StringComparison.Ordinal);
+        _scanOnDevice = KernelBackends.IsGpu(Kernels.Name);
         _snapshot = new IvfSnapshot([], 0);
     }
 
@@ -342,7 +341,7 @@ public sealed class IvfPqIndex : IVectorIndex
             bool ip = Metric == Metric.InnerProduct;
             var tables = new float[(long)queryCount * size];
             Parallel.For(0, queryCount, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxThreads },
-                i => pq.ComputeInnerProductTable(q.AsSpan(i * d, d), tables.AsSpan(i * size, size)));
+                i => pq.ComputeTableUnchecked(q.AsSpan(i * d, d), tables.AsSpan(i * size, size), innerProduct: true));
             float[] biases = probeScores;
             if (ip)
             {
@@ -691,16 +690,7 @@ public sealed class IvfPqIndex : IVectorIndex
             TensorPrimitives.Subtract(x.AsSpan(i * d, d), centroids.AsSpan(labels[i] * d, d), x.AsSpan(i * d, d)));
     }
 
-    private void NormalizeRows(float[] x, int n)
-    {
-        int d = Dimension;
-        for (int i = 0; i < n; i++)
-        {
-            Span<float> row = x.AsSpan(i * d, d);
-            float norm = TensorPrimitives.Norm(row);
-            if (norm > 0) TensorPrimitives.Divide(row, norm, row);
-        }
-    }
+    private void NormalizeRows(float[] x, int n) => Kernels.L2Normalize(x.AsSpan(0, n * Dimension), n, Dimension);
 
     private float[] Rotate(TrainedState state, float[] x, int n)
     {
@@ -870,7 +860,7 @@ public sealed class IvfPqIndex : IVectorIndex
             bool tables = state.TermTables is not null;
             if (ip || tables)
             {
-                pq.ComputeInnerProductTable(query, scratch.InnerProducts);
+                pq.ComputeTableUnchecked(query, scratch.InnerProducts, innerProduct: true);
                 if (ip) TensorPrimitives.Negate(scratch.InnerProducts, scratch.Table);
             }
             for (int p = 0; p < nprobe; p++)
@@ -893,7 +883,7 @@ public sealed class IvfPqIndex : IVectorIndex
                 else
                 {
                     TensorPrimitives.Subtract(query, state.Centroids.AsSpan(l * d, d), scratch.Residual);
-                    pq.ComputeDistanceTable(scratch.Residual, scratch.Table);
+                    pq.ComputeTableUnchecked(scratch.Residual, scratch.Table, innerProduct: false);
                     bias = 0;
                 }
                 PqScanner.Scan(index._scanKind, list.Codes, list.Count, m, ksub, scratch.Table, bias, heap, list.Ids, l, filter);

@@ -237,9 +237,18 @@ public sealed unsafe class ProductQuantizer
     {
         EnsureTrained();
         Validation.Matrix(query, 1, Dimension, nameof(query), "count");
+        long needed = (long)SubQuantizers * CentroidsPerSubQuantizer;
+        if (table.Length < needed) throw new ArgumentException($"Needs room for {SubQuantizers} x {CentroidsPerSubQuantizer} = {needed} table entries, has {table.Length}.", nameof(table));
+        ComputeTableUnchecked(query, table, innerProduct);
+    }
+
+    /// <summary>
+    /// The table computation without argument checks, for callers on a query hot path that validated the query once
+    /// (a trained quantiser, a finite query of <see cref="Dimension"/> values, a table of at least M x 2^bits floats).
+    /// </summary>
+    internal void ComputeTableUnchecked(ReadOnlySpan<float> query, Span<float> table, bool innerProduct)
+    {
         int M = SubQuantizers, dsub = SubDimension, ksub = CentroidsPerSubQuantizer, kpad = PqKernels.Padded(ksub);
-        long needed = (long)M * ksub;
-        if (table.Length < needed) throw new ArgumentException($"Needs room for {M} x {ksub} = {needed} table entries, has {table.Length}.", nameof(table));
         float* scratch = stackalloc float[kpad];
         fixed (float* pq = query, pt = _transposed)
         {

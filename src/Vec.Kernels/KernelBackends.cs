@@ -42,6 +42,14 @@ public static class KernelBackends
     /// <summary>Every registered backend, with whether it can run here.</summary>
     public static IReadOnlyList<KernelBackendInfo> All => Infos.Value;
 
+    /// <summary>
+    /// Whether the named backend runs on a GPU, by its registration (no probing, so it is cheap and never touches a
+    /// device). Unknown names are not GPU backends.
+    /// </summary>
+    /// <param name="name">A backend name, as in <see cref="IVectorKernels.Name"/>.</param>
+    public static bool IsGpu(string name) =>
+        Entries.Any(e => e.IsGpu && string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>The backends that can run on this machine.</summary>
     public static IReadOnlyList<KernelBackendInfo> Available => Infos.Value.Where(i => i.IsAvailable).ToArray();
 

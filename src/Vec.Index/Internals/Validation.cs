@@ -1,4 +1,4 @@
-using System.Runtime.Intrinsics;
+using System.Numerics.Tensors;
 using Vec.Kernels;
 
 namespace Vec.Index.Internals;
@@ -30,29 +30,12 @@ internal static class Validation
     /// <summary>Throws if any value is NaN or infinite, naming the row.</summary>
     public static void Finite(ReadOnlySpan<float> values, string name, int dimension)
     {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i + 16 <= values.Length; i += 16)
-            {
-                var v = Vector512.Create(values.Slice(i, 16));
-                // v - v is 0 for finite values and NaN for NaN and infinities.
-                if (!Vector512.EqualsAll(v - v, Vector512<float>.Zero)) break;
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i + 8 <= values.Length; i += 8)
-            {
-                var v = Vector256.Create(values.Slice(i, 8));
-                if (!Vector256.EqualsAll(v - v, Vector256<float>.Zero)) break;
-            }
-        }
-        for (; i < values.Length; i++)
-        {
-            if (!float.IsFinite(values[i]))
-                throw new ArgumentException($"Value {values[i]} at row {i / Math.Max(1, dimension)}, column {i % Math.Max(1, dimension)} is not finite.", name);
-        }
+        // IsFiniteAll is false for an empty span; the search for the culprit is the arbiter.
+        if (!values.IsEmpty && TensorPrimitives.IsFiniteAll(values)) return;
+        int i = values.IndexOfAnyExceptInRange(float.MinValue, float.MaxValue);
+        if (i < 0) return;
+        int d = Math.Max(1, dimension);
+        throw new ArgumentException($"Value {values[i]} at row {i / d}, column {i % d} is not finite.", name);
     }
 
     /// <summary>Checks ids of an add: never -1 and unique within the call.</summary>

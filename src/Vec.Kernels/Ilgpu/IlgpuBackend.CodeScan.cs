@@ -204,14 +204,7 @@ internal sealed partial class IlgpuBackend
 
         protected override void Dispose(bool disposing)
         {
-            if (!disposing) return;
-            lock (owner._gate)
-            {
-                if (owner._disposed) return; // the accelerator already freed its buffers
-                Codes.Dispose();
-                Offsets.Dispose();
-                ListTables.Dispose();
-            }
+            if (disposing) owner.FreeBuffers(Codes, Offsets, ListTables);
         }
     }
 }

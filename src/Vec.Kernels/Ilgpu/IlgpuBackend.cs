@@ -372,6 +372,16 @@ internal sealed partial class IlgpuBackend : KernelBackendBase
         }
     }
 
+    /// <summary>Frees device buffers of a database unless the accelerator (which already freed them) is disposed.</summary>
+    private void FreeBuffers(params IDisposable[] buffers)
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            foreach (IDisposable buffer in buffers) buffer.Dispose();
+        }
+    }
+
     /// <summary>A database resident in device memory: the rows, their L2 norms (cosine) and sums of squares (L2).</summary>
     private sealed class IlgpuDatabase(IlgpuBackend owner, MemoryBuffer1D<float, Stride1D.Dense> data, MemoryBuffer1D<float, Stride1D.Dense> norms,
         MemoryBuffer1D<float, Stride1D.Dense> squaredNorms, int count, int dimension)
@@ -385,14 +395,7 @@ internal sealed partial class IlgpuBackend : KernelBackendBase
 
         protected override void Dispose(bool disposing)
         {
-            if (!disposing) return;
-            lock (owner._gate)
-            {
-                if (owner._disposed) return; // the accelerator already freed its buffers
-                Data.Dispose();
-                Norms.Dispose();
-                SquaredNorms.Dispose();
-            }
+            if (disposing) owner.FreeBuffers(Data, Norms, SquaredNorms);
         }
     }
 
