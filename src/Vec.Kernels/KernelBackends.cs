@@ -64,6 +64,9 @@ public static class KernelBackends
         }
     }
 
+    /// <summary>The widest SIMD CPU backend this machine runs (<c>simd</c>, <c>simd256</c> or <c>simd128</c>); never a GPU backend.</summary>
+    public static string BestCpuName => CpuSimdKernels.BestName;
+
     /// <summary>Creates the named backend.</summary>
     /// <exception cref="ArgumentException">The name is unknown or the backend cannot run on this machine.</exception>
     public static IVectorKernels Create(string name, KernelOptions? options = null)

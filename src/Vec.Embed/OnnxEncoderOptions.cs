@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging;
+using Vec.Kernels;
+
+namespace Vec.Embed;
+
+/// <summary>
+/// Options of <see cref="OnnxTextEncoder"/>. Properties left <see langword="null"/> follow the model folder's configs
+/// (<see cref="SentenceModelInfo"/>); set them to override.
+/// </summary>
+public sealed record OnnxEncoderOptions
+{
+    /// <summary>Maximum tokens per text including <c>[CLS]</c>/<c>[SEP]</c>; at most the model's position limit. Null: the model's <c>max_seq_length</c>.</summary>
+    public int? MaxSequenceLength { get; init; }
+
+    /// <summary>Lower-case before WordPiece. Null: the tokenizer config.</summary>
+    public bool? LowerCase { get; init; }
+
+    /// <summary>Pooling mode. Null: <c>1_Pooling/config.json</c>.</summary>
+    public PoolingMode? Pooling { get; init; }
+
+    /// <summary>L2-normalise the pooled rows. Null: whether <c>modules.json</c> lists a Normalize module.</summary>
+    public bool? Normalize { get; init; }
+
+    /// <summary>Texts per ONNX Runtime call (1 to 4096; default 32).</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>
+    /// Pad each batch only to its own longest text, after sorting texts by token count inside windows of
+    /// <see cref="SortWindow"/> texts (default true). False pads every batch to the maximum sequence length, in the
+    /// caller's order, which is slower and exists to measure the difference.
+    /// </summary>
+    public bool DynamicPadding { get; init; } = true;
+
+    /// <summary>Texts sorted together by length before batching (at least 1; default 65,536, which covers most calls whole).</summary>
+    public int SortWindow { get; init; } = 65_536;
+
+    /// <summary>ONNX Runtime intra-op threads; 0 (default) uses every core.</summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>Execution provider; <see cref="ExecutionDevice.Cuda"/> falls back to the CPU with a logged warning where unavailable.</summary>
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+
+    /// <summary>CUDA device ordinal (default 0).</summary>
+    public int DeviceId { get; init; }
+
+    /// <summary>
+    /// Kernels for pooling and normalisation. Null: the backend named by <see cref="KernelBackend"/>, else the one the
+    /// <c>VECREC_BACKEND</c> environment variable names, else the best CPU SIMD backend (ONNX Runtime leaves the hidden
+    /// states in host memory, so a GPU backend is used only when asked for).
+    /// The encoder does not dispose kernels it is given.
+    /// </summary>
+    public IVectorKernels? Kernels { get; init; }
+
+    /// <summary>Name of the kernel backend to create when <see cref="Kernels"/> is null (see <see cref="KernelBackends.All"/>).</summary>
+    public string? KernelBackend { get; init; }
+
+    /// <summary>Name of the ONNX output to pool. Null: the first rank-3 output (<c>last_hidden_state</c>, <c>token_embeddings</c>), else a rank-2 pooled output (<c>sentence_embedding</c>).</summary>
+    public string? OutputName { get; init; }
+
+    /// <summary>Where warnings (such as the CUDA fallback) go. Null: nowhere.</summary>
+    public ILogger? Logger { get; init; }
+}
