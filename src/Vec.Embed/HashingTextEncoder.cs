@@ -198,22 +198,11 @@ public sealed class HashingTextEncoder : TextEncoder
                 TensorPrimitives.Multiply(row, idf, row);
             }
 
+            // Weights are bounded (tf <= 2^31, idf <= ln(1 + n) + 1), so the norm is finite.
             float norm = TensorPrimitives.Norm(row);
-            if (norm > 0f && float.IsFinite(norm))
+            if (norm > 0f)
             {
                 TensorPrimitives.Multiply(row, 1f / norm, row);
-            }
-            else if (norm > 0f)
-            {
-                // Only reachable with astronomically large weights; normalise in double rather than emit NaN.
-                double sum = 0;
-                for (int b = 0; b < row.Length; b++)
-                {
-                    sum += (double)row[b] * row[b];
-                }
-
-                float scale = (float)(1.0 / Math.Sqrt(sum));
-                TensorPrimitives.Multiply(row, scale, row);
             }
         }
     }
