@@ -228,7 +228,7 @@ public sealed class HashingTextEncoderTests : IDisposable
         Assert.Equal(GoldenHelloWorld, signature);
     }
 
-    private const string GoldenHelloWorld = "+85,-148,-644"; // "hello", "world", "hello world" at d = 1024
+    private const string GoldenHelloWorld = "+85,-148,-644"; // the buckets of "hello", "world" and "hello world" at d = 1024, in bucket order
 
     [Fact]
     public void Default_options_and_model_id()
