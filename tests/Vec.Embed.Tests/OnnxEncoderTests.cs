@@ -201,6 +201,19 @@ public sealed class OnnxEncoderTests(MiniLmFixture fx, ITestOutputHelper output)
     }
 
     [ModelFact]
+    public void Cancellation_stops_a_long_call_promptly_and_the_encoder_stays_usable()
+    {
+        string[] many = [.. Enumerable.Repeat(string.Join(' ', Enumerable.Repeat("a long text about films and music", 40)), 400)];
+        using var enc = new OnnxTextEncoder(SharedPaths.MiniLm!, new OnnxEncoderOptions { BatchSize = 64 });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.ThrowsAny<OperationCanceledException>(() => enc.Encode(many, cts.Token));
+        output.WriteLine($"cancelled after {clock.ElapsedMilliseconds} ms");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed} to cancel");
+        Assert.Equal(fx.Encoder.Encode("still works"), enc.Encode("still works"));
+    }
+
+    [ModelFact]
     public void Asking_for_CUDA_with_the_CPU_package_falls_back_with_a_warning()
     {
         var log = new ListLogger();
