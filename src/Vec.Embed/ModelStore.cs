@@ -60,15 +60,18 @@ public sealed class ModelStore
     /// <summary>Creates a store.</summary>
     /// <param name="options">Settings; null for the defaults (and environment variables).</param>
     /// <exception cref="ArgumentException">An option is out of range (the endpoint is not absolute http(s), a negative retry count or delay, a non-positive read timeout).</exception>
+    /// <exception cref="ModelStoreException">The environment variable <c>HF_ENDPOINT</c> is set to something that is not an absolute http(s) address.</exception>
     public ModelStore(ModelStoreOptions? options = null)
     {
         options ??= new ModelStoreOptions();
-        CacheDirectory = Path.GetFullPath(options.CacheDirectory ?? DefaultCacheDirectory());
-        Endpoint = options.Endpoint ?? EndpointFromEnvironment();
-        if (!Endpoint.IsAbsoluteUri || (Endpoint.Scheme != Uri.UriSchemeHttp && Endpoint.Scheme != Uri.UriSchemeHttps))
+        if (options.Endpoint is Uri given && (!given.IsAbsoluteUri || (given.Scheme != Uri.UriSchemeHttp && given.Scheme != Uri.UriSchemeHttps)))
         {
-            throw new ArgumentException($"The hub endpoint '{Endpoint}' must be an absolute http or https address.", nameof(options));
+            throw new ArgumentException($"The hub endpoint '{given}' must be an absolute http or https address.", nameof(options));
         }
+
+        Func<string, string?> env = Environment.GetEnvironmentVariable;
+        CacheDirectory = ResolveCacheDirectory(options.CacheDirectory, env);
+        Endpoint = ResolveEndpoint(options.Endpoint, env);
 
         if (options.MaxRetries < 0)
         {
@@ -85,8 +88,7 @@ public sealed class ModelStore
             throw new ArgumentException($"ReadTimeout is {options.ReadTimeout}; it must be positive (or infinite).", nameof(options));
         }
 
-        string? token = options.Token ?? Environment.GetEnvironmentVariable("HF_TOKEN");
-        _token = string.IsNullOrWhiteSpace(token) ? null : token.Trim();
+        _token = ResolveToken(options.Token, env);
         _http = options.HttpClient ?? SharedClient.Value;
         _maxRetries = options.MaxRetries;
         _retryDelay = options.RetryDelay;
@@ -325,31 +327,42 @@ public sealed class ModelStore
         return true;
     }
 
-    private static string DefaultCacheDirectory()
+    /// <summary>Cache folder: the option, else <c>VECREC_MODEL_CACHE</c>, else <c>~/.cache/vecrec/models</c> (absolute).</summary>
+    internal static string ResolveCacheDirectory(string? option, Func<string, string?> env)
     {
-        string? env = Environment.GetEnvironmentVariable("VECREC_MODEL_CACHE");
-        if (!string.IsNullOrWhiteSpace(env))
+        string? chosen = !string.IsNullOrWhiteSpace(option) ? option : env("VECREC_MODEL_CACHE");
+        if (string.IsNullOrWhiteSpace(chosen))
         {
-            return env;
+            chosen = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "vecrec", "models");
         }
 
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "vecrec", "models");
+        return Path.GetFullPath(chosen);
     }
 
-    private static Uri EndpointFromEnvironment()
+    /// <summary>Hub address: the option, else <c>HF_ENDPOINT</c>, else <see cref="DefaultEndpoint"/>; always ending in '/'.</summary>
+    internal static Uri ResolveEndpoint(Uri? option, Func<string, string?> env)
     {
-        string? env = Environment.GetEnvironmentVariable("HF_ENDPOINT");
-        if (string.IsNullOrWhiteSpace(env))
+        Uri endpoint = option ?? DefaultEndpoint;
+        string? text = option is null ? env("HF_ENDPOINT") : null;
+        if (!string.IsNullOrWhiteSpace(text))
         {
-            return DefaultEndpoint;
+            if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out Uri? parsed) || (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new ModelStoreException($"The environment variable HF_ENDPOINT ('{text}') is not an absolute http or https address; unset it or set it to one such as https://huggingface.co.");
+            }
+
+            endpoint = parsed;
         }
 
-        if (!Uri.TryCreate(env.Trim().TrimEnd('/') + "/", UriKind.Absolute, out Uri? uri))
-        {
-            throw new ModelStoreException($"The environment variable HF_ENDPOINT ('{env}') is not an absolute address; unset it or set it to one such as https://huggingface.co.");
-        }
+        // Relative URLs resolve against the last '/', so a mirror under a path (https://host/hf) needs one at the end.
+        return endpoint.AbsolutePath.EndsWith('/') ? endpoint : new Uri(endpoint.GetLeftPart(UriPartial.Path) + "/");
+    }
 
-        return uri;
+    /// <summary>Token: the option (empty for none), else <c>HF_TOKEN</c>; null when none.</summary>
+    internal static string? ResolveToken(string? option, Func<string, string?> env)
+    {
+        string? token = option ?? env("HF_TOKEN");
+        return string.IsNullOrWhiteSpace(token) ? null : token.Trim();
     }
 
     private static HttpClient CreateClient()
@@ -548,6 +561,7 @@ public sealed class ModelStore
             }
             catch (TransientException ex)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 throw ex.Final ?? new ModelStoreException(
                     $"Downloading {file.Path} of {repo} from {Endpoint} failed {attempt + 1} times ({ex.Message}); the partial file is kept and resumed on the next try, or download the files yourself into {folder} or set VECREC_MODEL_DIR.",
                     repo, file.Path, ex.StatusCode, ex.InnerException ?? ex);
@@ -750,6 +764,7 @@ public sealed class ModelStore
             }
             catch (TransientException ex)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 throw ex.Final ?? new ModelStoreException(
                     $"{Endpoint} failed {attempt + 1} times to list the files of {repo} ({ex.Message}); try again later, or download the files yourself into {folder} or set VECREC_MODEL_DIR.",
                     repo, filePath, ex.StatusCode, ex.InnerException ?? ex);

@@ -621,4 +621,47 @@ public sealed class ModelStoreTests
         Assert.Equal("options", Assert.Throws<ArgumentException>(() => new ModelStore(new ModelStoreOptions { ReadTimeout = TimeSpan.Zero })).ParamName);
         Assert.Contains("vocab.txt", ModelStore.DefaultFiles);
     }
+
+    [Fact]
+    public void Environment_IsUsedWhenOptionsAreAbsent()
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["VECREC_MODEL_CACHE"] = "/tmp/vecrec-env-cache",
+            ["HF_ENDPOINT"] = "https://mirror.example/hf",
+            ["HF_TOKEN"] = " hf_env ",
+        };
+        Func<string, string?> lookup = name => env.GetValueOrDefault(name);
+
+        Assert.Equal(Path.GetFullPath("/tmp/vecrec-env-cache"), ModelStore.ResolveCacheDirectory(null, lookup));
+        Assert.Equal(Path.GetFullPath("/tmp/opt"), ModelStore.ResolveCacheDirectory("/tmp/opt", lookup));
+        Assert.Equal(new Uri("https://mirror.example/hf/"), ModelStore.ResolveEndpoint(null, lookup));
+        Assert.Equal(new Uri("http://127.0.0.1:5/x/"), ModelStore.ResolveEndpoint(new Uri("http://127.0.0.1:5/x"), lookup));
+        Assert.Equal("hf_env", ModelStore.ResolveToken(null, lookup));
+        Assert.Null(ModelStore.ResolveToken("", lookup));
+        Assert.Equal("hf_opt", ModelStore.ResolveToken("hf_opt", lookup));
+
+        Func<string, string?> none = _ => null;
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        Assert.Equal(Path.Combine(home, ".cache", "vecrec", "models"), ModelStore.ResolveCacheDirectory(null, none));
+        Assert.Equal(new Uri("https://huggingface.co/"), ModelStore.ResolveEndpoint(null, none));
+        Assert.Null(ModelStore.ResolveToken(null, none));
+
+        env["HF_ENDPOINT"] = "not a url";
+        Assert.Throws<ModelStoreException>(() => ModelStore.ResolveEndpoint(null, lookup));
+    }
+
+    [Fact]
+    public async Task EndpointUnderAPath_IsKept()
+    {
+        await using var hub = new TestHub().WithSentenceTransformerFiles();
+        using var cache = new TempDir();
+        var store = new ModelStore(new ModelStoreOptions { CacheDirectory = cache.Path, Endpoint = new Uri(hub.Endpoint, "hf"), HttpClient = Client, Token = "" });
+
+        var ex = await Assert.ThrowsAsync<ModelStoreException>(() => store.DownloadAsync(hub.Repo));
+
+        // The fake hub serves only unprefixed paths, so it answers 404; what matters is that the request went under /hf/.
+        Assert.Equal(404, ex.StatusCode);
+        Assert.StartsWith($"/hf/api/models/{hub.Repo}/tree/main", Assert.Single(hub.Requests).Path, StringComparison.Ordinal);
+    }
 }
