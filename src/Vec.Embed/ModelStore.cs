@@ -166,8 +166,9 @@ public sealed class ModelStore
         IReadOnlyList<ModelFile> listing = await ListFilesAsync(repo, revision, cancellationToken).ConfigureAwait(false);
         List<ModelFile> selected = Select(repo, revision, listing, wanted, folder);
 
+        // Complete stays as it was: it means "a download finished and every file recorded is still there", which a
+        // call adding files does not change until one of the recorded files is replaced.
         manifest ??= new ModelManifest { Repo = repo, Revision = revision };
-        manifest.Complete = false;
         try
         {
             Directory.CreateDirectory(folder);
@@ -182,7 +183,16 @@ public sealed class ModelStore
             ModelFile file = selected[i];
             string local = ModelPaths.Local(folder, file.Path);
             progress?.Report(new ModelDownloadProgress(file.Path, 0, file.Size, i, selected.Count));
-            bool present = await IsPresentAsync(manifest, file, local, cancellationToken).ConfigureAwait(false);
+            bool present;
+            try
+            {
+                present = await IsPresentAsync(manifest, file, local, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ModelStoreException($"Cannot check or replace {local} ({ex.Message}); make the model folder writable or delete it.", repo, file.Path, null, ex);
+            }
+
             if (!present)
             {
                 await DownloadFileAsync(repo, revision, folder, file, local, i, selected.Count, progress, cancellationToken).ConfigureAwait(false);

@@ -664,4 +664,21 @@ public sealed class ModelStoreTests
         Assert.Equal(404, ex.StatusCode);
         Assert.StartsWith($"/hf/api/models/{hub.Repo}/tree/main", Assert.Single(hub.Requests).Path, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task FullLengthPartial_IsVerifiedAndKeptWithoutARequest()
+    {
+        await using var hub = new TestHub().WithSentenceTransformerFiles();
+        using var cache = new TempDir();
+        ModelStore store = Store(hub, cache);
+        string folder = store.GetFolder(hub.Repo);
+        Directory.CreateDirectory(Path.Combine(folder, "onnx"));
+        await File.WriteAllBytesAsync(Partial(folder, "onnx/model.onnx"), hub.Files["onnx/model.onnx"]);
+
+        await store.DownloadAsync(hub.Repo);
+
+        Assert.Empty(hub.FileRequests("onnx/model.onnx"));
+        Assert.Equal(hub.Files["onnx/model.onnx"], await File.ReadAllBytesAsync(Path.Combine(folder, "onnx/model.onnx")));
+        Assert.False(File.Exists(Partial(folder, "onnx/model.onnx")));
+    }
 }
