@@ -564,9 +564,8 @@ public sealed class ModelStore
                 await DownloadAttemptAsync(repo, revision, folder, file, url, partial, hasher, filesDone, filesTotal, progress, cancellationToken).ConfigureAwait(false);
                 break;
             }
-            catch (TransientException ex) when (attempt < _maxRetries)
+            catch (TransientException) when (attempt < _maxRetries)
             {
-                _ = ex;
                 await Task.Delay(_retryDelay * (attempt + 1), cancellationToken).ConfigureAwait(false);
             }
             catch (TransientException ex)
