@@ -18,6 +18,7 @@ import tempfile
 import numpy as np
 import torch
 
+sys.dont_write_bytecode = True  # keep bench/peers free of new __pycache__ files
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import minilm_torch as mt  # noqa: E402
 

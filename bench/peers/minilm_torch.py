@@ -37,7 +37,9 @@ Output (--json FILE)
     plus descriptive extras. With --embeddings-out FILE: float32 little-endian row-major count x hidden embeddings
     of the set in input order, from the batch-size-32 pass. Files are written atomically (temp file + rename).
 
-Run with /usr/bin/python3 (Debian's python3-torch and python3-onnx).
+Run with /usr/bin/python3 (Debian's python3-torch and python3-onnx). Debian's torch does its dense layers through
+OpenBLAS (0.3.21, OpenMP); on the Zen 5 build machine it picks its AVX-512 Cooperlake kernels by itself
+(OPENBLAS_VERBOSE=2 prints the core), so no OPENBLAS_CORETYPE is needed. Its ATen kernels use AVX2.
 """
 import argparse
 import json
