@@ -14,7 +14,7 @@ namespace Vec.Bench;
 /// </summary>
 internal static class EmbedBench
 {
-    private const string Usage = "usage: Vec.Bench embed [--model DIR] [--threads N] [--batch-sizes 1,8,32,128,256] [--repeats N] [--peer] [--python PATH] [--quick] [--json FILE]";
+    private const string Usage = "usage: Vec.Bench embed [--model DIR] [--threads N] [--batch-sizes 1,8,32,128,256] [--repeats N] [--max-batch-tokens N] [--peer] [--python PATH] [--quick] [--json FILE]";
 
     public static int Run(string[] args)
     {
@@ -25,6 +25,7 @@ internal static class EmbedBench
         bool quick = false, peer = false;
         string python = "/usr/bin/python3";
         string? json = null;
+        int? maxBatchTokens = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -36,6 +37,7 @@ internal static class EmbedBench
                     batchSizes = [.. Cli.Value(args, ref i).Split(',').Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int b) && b > 0 ? b : throw new ArgumentException($"bad batch size '{s}'", nameof(args)))];
                     break;
                 case "--peer": peer = true; break;
+                case "--max-batch-tokens": maxBatchTokens = Cli.Positive(args, ref i); break;
                 case "--python": python = Cli.Value(args, ref i); break;
                 case "--quick": quick = true; break;
                 case "--json": json = Cli.Value(args, ref i); break;
@@ -69,18 +71,27 @@ internal static class EmbedBench
 
             foreach (int b in batchSizes)
             {
-                EmbedRow row = Measure(model, name, texts, meanTokens, b, threads, repeats, dynamic: true);
+                EmbedRow row = Measure(model, name, texts, meanTokens, b, threads, repeats, dynamic: true, maxBatchTokens);
                 if (peerRates is not null && peerRates.TryGetValue(b, out double p)) row = row with { PeerTextsPerSecond = p, Ratio = row.TextsPerSecond / p };
                 Print(row);
                 report.Rows.Add(row);
             }
         }
 
+        // The token cap's effect: long paragraphs in large batches without it.
+        double paragraphTokens = report.Rows.First(r => r.Set == "paragraphs-100-300w").MeanTokens;
+        foreach (int b in batchSizes.Where(b => b >= 32))
+        {
+            EmbedRow row = Measure(model, "paragraphs-100-300w", paragraphs, paragraphTokens, b, threads, repeats, dynamic: true, 0);
+            Print(row);
+            report.Rows.Add(row);
+        }
+
         // Dynamic versus fixed padding on mixed lengths, batch 32.
         double mixedTokens;
         using (var probe = new OnnxTextEncoder(model)) mixedTokens = mixed.Average(t => probe.Tokenize(t).Length);
-        EmbedRow fixedRow = Measure(model, "mixed", mixed, mixedTokens, 32, threads, repeats, dynamic: false);
-        EmbedRow dynamicRow = Measure(model, "mixed", mixed, mixedTokens, 32, threads, repeats, dynamic: true);
+        EmbedRow fixedRow = Measure(model, "mixed", mixed, mixedTokens, 32, threads, repeats, dynamic: false, maxBatchTokens);
+        EmbedRow dynamicRow = Measure(model, "mixed", mixed, mixedTokens, 32, threads, repeats, dynamic: true, maxBatchTokens);
         Print(fixedRow);
         Print(dynamicRow);
         report.Rows.Add(fixedRow);
@@ -97,14 +108,14 @@ internal static class EmbedBench
     private static void Print(EmbedRow r) => Console.WriteLine(Row(r));
 
     private static string Row(EmbedRow r) => string.Create(CultureInfo.InvariantCulture,
-        $"| {r.Set} | {r.Texts} | {r.MeanTokens:F1} | {r.BatchSize} | {(r.DynamicPadding ? "dynamic" : "fixed 256")} | {r.TextsPerSecond:F1} | {r.OutsideOrtShare:P1} | {r.TokenizeShare:P1} | {r.PoolShare:P2} | {r.AllocatedBytesPerText:F0} | {(r.PeerTextsPerSecond is double p ? p.ToString("F1", CultureInfo.InvariantCulture) : "")} | {(r.Ratio is double x ? x.ToString("F2", CultureInfo.InvariantCulture) + "x" : "")} |");
+        $"| {r.Set} | {r.Texts} | {r.MeanTokens:F1} | {r.BatchSize} | {(r.DynamicPadding ? "dynamic" : "fixed 256")}{(r.MaxBatchTokens == 0 ? ", no token cap" : "")} | {r.TextsPerSecond:F1} | {r.OutsideOrtShare:P1} | {r.TokenizeShare:P1} | {r.PoolShare:P2} | {r.AllocatedBytesPerText:F0} | {(r.PeerTextsPerSecond is double p ? p.ToString("F1", CultureInfo.InvariantCulture) : "")} | {(r.Ratio is double x ? x.ToString("F2", CultureInfo.InvariantCulture) + "x" : "")} |");
 
     private static string Markdown(EmbedReport report)
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"# embed: all-MiniLM-L6-v2, {report.Threads} threads{Cli.SmokeNote(report.Quick)}");
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{report.Machine.Cpu}; {report.Machine.Runtime}; best of {report.Repeats} passes over the whole set.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{report.Machine.Cpu}; {report.Machine.Runtime}; best of {report.Repeats} passes over the whole set; at most {OnnxEncoderOptions.DefaultCpuBatchTokens} padded tokens per ONNX Runtime call unless a row says \"no token cap\".");
         sb.AppendLine();
         sb.AppendLine("| set | texts | mean tokens | batch | padding | texts/s | outside ORT | tokenise | pool+norm | alloc B/text | peer texts/s | ratio |");
         sb.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -115,9 +126,9 @@ internal static class EmbedBench
         return sb.ToString();
     }
 
-    private static EmbedRow Measure(string model, string set, string[] texts, double meanTokens, int batch, int threads, int repeats, bool dynamic)
+    private static EmbedRow Measure(string model, string set, string[] texts, double meanTokens, int batch, int threads, int repeats, bool dynamic, int? maxBatchTokens)
     {
-        using var enc = new OnnxTextEncoder(model, new OnnxEncoderOptions { BatchSize = batch, IntraOpThreads = threads, DynamicPadding = dynamic });
+        using var enc = new OnnxTextEncoder(model, new OnnxEncoderOptions { BatchSize = batch, IntraOpThreads = threads, DynamicPadding = dynamic, MaxBatchTokens = maxBatchTokens });
         var rows = new float[texts.Length * enc.Dimension];
         enc.Encode(texts.Take(Math.Min(texts.Length, 2 * batch)).ToArray(), rows); // warm-up: session, workspace, JIT
         double best = double.MaxValue;
@@ -140,7 +151,7 @@ internal static class EmbedBench
         }
 
         double total = split.Total.TotalSeconds;
-        return new EmbedRow(set, texts.Length, meanTokens, batch, dynamic, texts.Length / best,
+        return new EmbedRow(set, texts.Length, meanTokens, batch, dynamic, maxBatchTokens ?? OnnxEncoderOptions.DefaultCpuBatchTokens, texts.Length / best,
             (total - split.Run.TotalSeconds) / total, split.Tokenize.TotalSeconds / total, split.Pool.TotalSeconds / total,
             (double)allocated / texts.Length, null, null);
     }
@@ -260,7 +271,7 @@ internal static class EmbedBench
         return [.. Enumerable.Range(0, count).Select(i => i % 4 == 0 ? paragraphs[rng.Next(paragraphs.Length)] : titles[rng.Next(titles.Length)]).OrderBy(_ => rng.Next())];
     }
 
-    private sealed record EmbedRow(string Set, int Texts, double MeanTokens, int BatchSize, bool DynamicPadding, double TextsPerSecond,
+    private sealed record EmbedRow(string Set, int Texts, double MeanTokens, int BatchSize, bool DynamicPadding, int MaxBatchTokens, double TextsPerSecond,
         double OutsideOrtShare, double TokenizeShare, double PoolShare, double AllocatedBytesPerText, double? PeerTextsPerSecond, double? Ratio);
 
     private sealed record EmbedReport(MachineInfo Machine, string Model, int Threads, int Repeats, bool Quick, List<EmbedRow> Rows, List<string> Notes, double? DynamicPaddingSpeedup);

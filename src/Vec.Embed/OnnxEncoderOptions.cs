@@ -25,6 +25,18 @@ public sealed record OnnxEncoderOptions
     public int BatchSize { get; init; } = 32;
 
     /// <summary>
+    /// Upper bound on padded tokens (texts x padded length) per ONNX Runtime call. A batch of long texts is cut short of
+    /// <see cref="BatchSize"/> to stay under it (never below one text), which keeps the transformer's activations in
+    /// cache. Null (default): <see cref="DefaultCpuBatchTokens"/> on the CPU, no bound on CUDA (GPUs want large
+    /// batches); 0: no bound. On a 2-core CPU, 32 paragraphs of 220 tokens in one call run slower per text than 4
+    /// (docs/embeddings.md has the measurements).
+    /// </summary>
+    public int? MaxBatchTokens { get; init; }
+
+    /// <summary>The CPU default of <see cref="MaxBatchTokens"/>: 1,024 padded tokens per call.</summary>
+    public const int DefaultCpuBatchTokens = 1024;
+
+    /// <summary>
     /// Pad each batch only to its own longest text, after sorting texts by token count inside windows of
     /// <see cref="SortWindow"/> texts (default true). False pads every batch to the maximum sequence length, in the
     /// caller's order, which is slower and exists to measure the difference.

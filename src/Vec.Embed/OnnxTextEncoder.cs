@@ -39,6 +39,7 @@ public sealed class OnnxTextEncoder : TextEncoder
     private readonly bool _outputIsPooled;
     private readonly int _dimension;
     private readonly int _batchSize;
+    private readonly int _maxBatchTokens;
     private readonly int _sortWindow;
     private readonly bool _dynamicPadding;
     private readonly ConcurrentBag<Workspace> _workspaces = new();
@@ -86,6 +87,7 @@ public sealed class OnnxTextEncoder : TextEncoder
         });
 
         (_session, ActiveDevice) = CreateSession(info.ModelPath, options, _logger);
+        _maxBatchTokens = options.MaxBatchTokens ?? (ActiveDevice == ExecutionDevice.Cpu ? OnnxEncoderOptions.DefaultCpuBatchTokens : 0);
         try
         {
             _inputNames = [.. _session.InputMetadata.Keys];
@@ -210,18 +212,29 @@ public sealed class OnnxTextEncoder : TextEncoder
         Workspace ws = _workspaces.TryTake(out Workspace? w0) ? w0 : new Workspace();
         try
         {
-            for (int first = 0; first < n; first += _batchSize)
+            for (int first = 0, b; first < n; first += b)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                int b = Math.Min(_batchSize, n - first);
+                b = Math.Min(_batchSize, n - first);
                 int length = 0;
                 if (_dynamicPadding)
                 {
-                    for (int j = 0; j < b; j++) length = Math.Max(length, ids[order[first + j]].Count);
+                    // Sorted longest first inside a window, so the first text of a batch is usually its longest; scan anyway
+                    // (window edges), growing the batch only while the padded size stays within the token budget.
+                    int taken = 0;
+                    for (; taken < b; taken++)
+                    {
+                        int grown = Math.Max(length, ids[order[first + taken]].Count);
+                        if (taken > 0 && _maxBatchTokens > 0 && (long)grown * (taken + 1) > _maxBatchTokens) break;
+                        length = grown;
+                    }
+
+                    b = taken;
                 }
                 else
                 {
                     length = MaxSequenceLength;
+                    if (_maxBatchTokens > 0) b = Math.Max(1, Math.Min(b, _maxBatchTokens / length));
                 }
 
                 RunBatch(ws, ids, order.AsSpan(first, b), length, destination, cancellationToken);
@@ -389,6 +402,11 @@ public sealed class OnnxTextEncoder : TextEncoder
         if (o.BatchSize is < 1 or > 4096)
         {
             throw new ArgumentOutOfRangeException(nameof(o.BatchSize), o.BatchSize, "BatchSize must be 1..4096.");
+        }
+
+        if (o.MaxBatchTokens is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(o.MaxBatchTokens), o.MaxBatchTokens, "MaxBatchTokens must be 0 (no bound) or positive.");
         }
 
         if (o.SortWindow < 1)
