@@ -21,7 +21,7 @@ public sealed record RecommenderContext
 public static class RecommenderRegistry
 {
     /// <summary>The names <see cref="Create"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["pop"];
+    public static IReadOnlyList<string> Names { get; } = ["pop", "content", "hybrid", "genre"];
 
     /// <summary>Creates a recommender.</summary>
     /// <param name="name">A name from <see cref="Names"/>.</param>
@@ -35,6 +35,9 @@ public static class RecommenderRegistry
         return name switch
         {
             "pop" => new MostPopular(context.Kernels),
+            "content" => new ContentRecommender(null, context.Encoder, context.Kernels),
+            "hybrid" => new HybridRecommender(null, context),
+            "genre" => new GenreRecommender(context.Kernels),
             _ => throw new ArgumentException($"Unknown recommender '{name}'; known: {string.Join(", ", Names)}.", nameof(name)),
         };
     }
