@@ -23,13 +23,13 @@ public sealed record ContentRecommenderOptions
     public ItemFeatureOptions Features { get; init; } = new() { GenreWeight = 0.5f, YearWeight = 0f };
 
     /// <summary>Item features of the <see cref="ContentScoring.Bilinear"/> fit (a constant bias column is appended).</summary>
-    public ItemFeatureOptions BilinearFeatures { get; init; } = new() { GenreWeight = 1f, YearWeight = 1f };
+    public ItemFeatureOptions BilinearFeatures { get; init; } = new() { GenreWeight = 1f, YearWeight = 0.5f };
 
     /// <summary>The scoring rule.</summary>
     public ContentScoring Scoring { get; init; } = ContentScoring.Bilinear;
 
     /// <summary>Relative ridge strength of the bilinear fit (see <see cref="LinearModels.Bilinear"/>).</summary>
-    public double BilinearLambda { get; init; } = 1e-3;
+    public double BilinearLambda { get; init; } = 0.3;
 
     /// <summary>
     /// c in the profile weight <c>w_ui = (r_ui − r̄_u + c) · 0.5^((T − t_ui) / h)</c>; with c large, ratings barely matter.
