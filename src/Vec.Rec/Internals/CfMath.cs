@@ -12,17 +12,17 @@ public enum InteractionWeighting
     /// <summary>The stored value (rating or count).</summary>
     Rating,
 
-    /// <summary>TF-IDF on the binary matrix: each interaction of item i weighs <c>log(users / users_i)</c>.</summary>
+    /// <summary>TF-IDF on the binary matrix: rows are documents, columns terms; an entry in column c weighs <c>log(rows / rows with c)</c>.</summary>
     TfIdf,
 
-    /// <summary>Okapi BM25 (k1 = 1.2, b = 0.75) on the stored values, items as terms and users as documents.</summary>
+    /// <summary>Okapi BM25 (k1 = 1.2, b = 0.75) on the stored values, rows as documents and columns as terms.</summary>
     Bm25,
 }
 
 /// <summary>Shared sparse/dense arithmetic of the collaborative-filtering models.</summary>
 internal static class CfMath
 {
-    /// <summary>Per-entry weights of <paramref name="train"/> (aligned with its <c>Values</c>).</summary>
+    /// <summary>Per-entry weights of <paramref name="train"/> (aligned with its <c>Values</c>); TF-IDF and BM25 treat rows as documents and columns as terms.</summary>
     public static float[] Weights(Interactions train, InteractionWeighting weighting)
     {
         ReadOnlySpan<float> values = train.Values;

@@ -7,7 +7,7 @@ namespace Vec.Rec.Models;
 public sealed record EaseOptions
 {
     /// <summary>L2 regularisation λ added to the Gram matrix's diagonal; greater than 0.</summary>
-    public float Lambda { get; init; } = 500f;
+    public float Lambda { get; init; } = 750f;
 
     /// <summary>Weighting of the user-item matrix X.</summary>
     public InteractionWeighting Weighting { get; init; } = InteractionWeighting.Binary;

@@ -10,10 +10,10 @@ public sealed record ItemKnnOptions
     public int Neighbors { get; init; } = 200;
 
     /// <summary>Shrinkage added to the cosine denominator, <c>dot / (|a||b| + Shrink)</c>; at least 0.</summary>
-    public float Shrink { get; init; } = 0;
+    public float Shrink { get; init; } = 100;
 
-    /// <summary>Weighting of the matrix the similarities are computed on.</summary>
-    public InteractionWeighting Weighting { get; init; } = InteractionWeighting.Bm25;
+    /// <summary>Weighting of the matrix the similarities are computed on; TF-IDF and BM25 treat items as documents and users as terms (Dacrema et al.).</summary>
+    public InteractionWeighting Weighting { get; init; } = InteractionWeighting.TfIdf;
 
     /// <summary>Weighting of the user's own interactions when scoring (<c>w_uj</c>).</summary>
     public InteractionWeighting ScoreWeighting { get; init; } = InteractionWeighting.Binary;
@@ -59,7 +59,11 @@ public sealed class ItemKnn : Recommender
     protected override void FitCore(Interactions train, ItemCatalog? catalog, CancellationToken cancellationToken)
     {
         int n = train.ItemCount;
-        float[] weights = CfMath.Weights(train, Options.Weighting);
+        // TF-IDF / BM25 as in Dacrema et al.'s ItemKNNCF: on the item-major matrix, items are documents and users terms.
+        Interactions byItem = train.Transpose();
+        float[] weights = Options.Weighting is InteractionWeighting.TfIdf or InteractionWeighting.Bm25
+            ? CfMath.TransposeWeights(byItem, CfMath.Weights(byItem, Options.Weighting))
+            : CfMath.Weights(train, Options.Weighting);
         double[] gram = CfMath.ItemGram(train, weights, cancellationToken);
         var norms = new double[n];
         for (int i = 0; i < n; i++) norms[i] = Math.Sqrt(gram[(long)i * n + i]);

@@ -13,7 +13,7 @@ public sealed record UserKnnOptions
     public float Shrink { get; init; } = 0;
 
     /// <summary>Weighting of the matrix the user similarities are computed on.</summary>
-    public InteractionWeighting Weighting { get; init; } = InteractionWeighting.Bm25;
+    public InteractionWeighting Weighting { get; init; } = InteractionWeighting.Binary;
 
     /// <summary>Weighting of the neighbours' interactions <c>x_vi</c> when scoring.</summary>
     public InteractionWeighting ScoreWeighting { get; init; } = InteractionWeighting.Binary;
