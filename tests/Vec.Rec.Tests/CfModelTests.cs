@@ -342,7 +342,8 @@ public sealed class CfModelTests(ITestOutputHelper output)
             for (int j = 0; j < one.Count; j++)
             {
                 Assert.Equal(batch.Items[u * 3 + j], one[j].Item);
-                Assert.Equal(batch.Scores[u * 3 + j], one[j].Score);
+                // The kernels' inner products may block a 5-user batch differently from one user: last-bit differences only.
+                Assert.Equal(batch.Scores[u * 3 + j], one[j].Score, 1e-6f * Math.Max(1f, Math.Abs(one[j].Score)));
                 Assert.False(x.Contains(u, one[j].Item), $"{name} recommended seen item {one[j].Item} to user {u}");
             }
         }
@@ -430,14 +431,23 @@ public sealed class CfModelTests(ITestOutputHelper output)
     }
 
     [MovieLensFact]
-    public void Item_knn_reaches_its_floor_on_ml100k() => Assert.True(Run("itemknn").Ndcg >= 0.41);
+    public void Item_knn_reaches_its_floor_on_ml100k() => Assert.True(Run("itemknn").Ndcg >= 0.41); // measured 0.453912
 
     [MovieLensFact]
-    public void Rp3beta_beats_sar_on_ml100k() => Assert.True(Run("rp3b").Ndcg > 0.3938);
+    public void Rp3beta_beats_sar_on_ml100k() => Assert.True(Run("rp3b").Ndcg > 0.3938); // measured 0.442023
 
     [MovieLensFact]
-    public void User_knn_beats_sar_on_ml100k() => Assert.True(Run("userknn").Ndcg > 0.3938);
+    public void User_knn_beats_sar_on_ml100k() => Assert.True(Run("userknn").Ndcg > 0.3938); // measured 0.442647
 
     [MovieLensFact]
-    public void Als_beats_sar_on_ml100k() => Assert.True(Run("als").Ndcg > 0.3938);
+    public void Als_beats_the_best_published_row_on_ml100k()
+    {
+        RankingMetrics m = Run("als");
+        // Measured with the tuned defaults (128 factors, λ 50, α 5, 15 sweeps, seed 42):
+        // MAP 0.148589, nDCG 0.480693, P 0.415589, R 0.224964 (BiVAE: 0.146126, 0.475077, 0.411771, 0.220898).
+        Assert.True(m.Map > 0.146126, $"MAP {m.Map}");
+        Assert.True(m.Ndcg > 0.475077, $"nDCG {m.Ndcg}");
+        Assert.True(m.Precision > 0.411771, $"P {m.Precision}");
+        Assert.True(m.Recall > 0.220898, $"R {m.Recall}");
+    }
 }

@@ -18,10 +18,10 @@ public enum ConfidenceScaling
 public sealed record ImplicitAlsOptions
 {
     /// <summary>Latent factors, at least 1.</summary>
-    public int Factors { get; init; } = 64;
+    public int Factors { get; init; } = 128;
 
     /// <summary>L2 regularisation of both factor matrices; at least 0.</summary>
-    public float Regularization { get; init; } = 10f;
+    public float Regularization { get; init; } = 50f;
 
     /// <summary>Confidence scale; at least 0.</summary>
     public float Alpha { get; init; } = 5f;

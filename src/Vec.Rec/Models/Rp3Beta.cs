@@ -7,13 +7,13 @@ namespace Vec.Rec.Models;
 public sealed record Rp3BetaOptions
 {
     /// <summary>Exponent applied to both transition probabilities; greater than 0.</summary>
-    public float Alpha { get; init; } = 1.0f;
+    public float Alpha { get; init; } = 0.8f;
 
     /// <summary>Popularity penalty: column j of the item-item matrix is divided by <c>popularity(j)^Beta</c>; 0 gives P3alpha. At least 0.</summary>
-    public float Beta { get; init; } = 0.3f;
+    public float Beta { get; init; } = 0.5f;
 
     /// <summary>Neighbours kept per (source) item row, at least 1.</summary>
-    public int Neighbors { get; init; } = 200;
+    public int Neighbors { get; init; } = 400;
 
     /// <summary>Whether each kept row is re-normalised to sum 1.</summary>
     public bool NormalizeSimilarity { get; init; }
