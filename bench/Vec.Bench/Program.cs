@@ -3,7 +3,7 @@ using Vec.Kernels;
 
 namespace Vec.Bench;
 
-/// <summary>Entry point: <c>kernels</c> (throughput table), <c>search-compare</c> (VecRec vs FAISS), <c>ann</c> (approximate index sweep), <c>gen-lowdim</c> (ANN data set), <c>pqscan</c> (IVF-PQ scan loop), <c>embed</c> (text encoder throughput) and <c>bdn</c> (BenchmarkDotNet suites).</summary>
+/// <summary>Entry point: <c>kernels</c> (throughput table), <c>search-compare</c> (VecRec vs FAISS), <c>ann</c> (approximate index sweep), <c>gen-lowdim</c> (ANN data set), <c>pqscan</c> (IVF-PQ scan loop), <c>embed</c> (text encoder throughput), <c>rec</c> (recommender fit/recommend times) and <c>bdn</c> (BenchmarkDotNet suites).</summary>
 public static class Program
 {
     private const string Usage = """
@@ -15,6 +15,7 @@ public static class Program
                Vec.Bench gen-lowdim --out DIR [--n 100000] [--queries 1000] [--dim 384] [--intrinsic 24] [--clusters 64] [--seed 7]
                Vec.Bench pqscan [--quick]                 (the IVF-PQ list scan alone, every strategy)
                Vec.Bench embed [--model DIR] [--threads N] [--batch-sizes 1,8,32,128,256] [--repeats N] [--peer] [--python PATH] [--quick] [--json FILE]
+               Vec.Bench rec [--data DIR] [--algo pop,sar,...] [--repeats N] [--threads N] [--peer] [--python PATH] [--json FILE]
                Vec.Bench bdn [BenchmarkDotNet args, e.g. --filter *Search*]
                Vec.Bench backends
         Default backends: every available one except scalar and ilgpu-cpu (allowed explicitly with --quick).
@@ -40,6 +41,7 @@ public static class Program
                 case "gen-lowdim": return GenLowDim.Run(args[1..]);
                 case "pqscan": return PqScanBench.Run(args[1..]);
                 case "embed": return EmbedBench.Run(args[1..]);
+                case "rec": return RecBench.Run(args[1..]);
                 case "bdn":
                     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
                     return 0;

@@ -13,6 +13,8 @@ public static class Program
         {
             Console.WriteLine("usage: vecrec demo [--items N] [--queries N] [--dim D] [--k K] [--backend NAME]");
             Console.WriteLine("       vecrec backends");
+            Console.WriteLine("       vecrec eval [--data DIR] [--format ml100k|mlcsv] [--protocol msr|cold-items] [--algo pop,sar,...]");
+            Console.WriteLine("                   [--k K] [--model DIR] [--seed N] [--json FILE]");
             return args.Length == 0 ? 1 : 0;
         }
         try
@@ -21,6 +23,7 @@ public static class Program
             {
                 "demo" => Demo.Run(args[1..]),
                 "backends" => ListBackends(),
+                "eval" => Eval.Run(args[1..]),
                 _ => Fail($"unknown command '{args[0]}' (try --help)"),
             };
         }

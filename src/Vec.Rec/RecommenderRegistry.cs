@@ -21,7 +21,7 @@ public sealed record RecommenderContext
 public static class RecommenderRegistry
 {
     /// <summary>The names <see cref="Create"/> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["pop", "content", "hybrid", "genre"];
+    public static IReadOnlyList<string> Names { get; } = ["pop", "sar", "itemknn", "userknn", "rp3b", "ease", "als", "content", "hybrid", "genre"];
 
     /// <summary>Creates a recommender.</summary>
     /// <param name="name">A name from <see cref="Names"/>.</param>
@@ -35,6 +35,12 @@ public static class RecommenderRegistry
         return name switch
         {
             "pop" => new MostPopular(context.Kernels),
+            "sar" => new Sar(kernels: context.Kernels),
+            "itemknn" => new ItemKnn(null, context.Kernels),
+            "userknn" => new UserKnn(null, context.Kernels),
+            "rp3b" => new Rp3Beta(null, context.Kernels),
+            "ease" => new Ease(null, context.Kernels),
+            "als" => new ImplicitAls(new ImplicitAlsOptions { Seed = context.Seed }, context.Kernels),
             "content" => new ContentRecommender(null, context.Encoder, context.Kernels),
             "hybrid" => new HybridRecommender(null, context),
             "genre" => new GenreRecommender(context.Kernels),

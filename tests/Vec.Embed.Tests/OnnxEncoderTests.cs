@@ -61,6 +61,8 @@ public sealed class OnnxEncoderTests(MiniLmFixture fx, ITestOutputHelper output)
                      new OnnxEncoderOptions { BatchSize = 3, SortWindow = 5 },
                      new OnnxEncoderOptions { BatchSize = 4, DynamicPadding = false, MaxSequenceLength = 128 },
                      new OnnxEncoderOptions { BatchSize = 5, KernelBackend = "scalar", IntraOpThreads = 1 },
+                     new OnnxEncoderOptions { BatchSize = 8, MaxBatchTokens = 40 }, // long texts go alone, short ones in fours
+                     new OnnxEncoderOptions { BatchSize = 8, MaxBatchTokens = 0, DynamicPadding = false, MaxSequenceLength = 128 },
                  })
         {
             using var enc = new OnnxTextEncoder(SharedPaths.MiniLm!, o);
@@ -118,6 +120,7 @@ public sealed class OnnxEncoderTests(MiniLmFixture fx, ITestOutputHelper output)
         string m = SharedPaths.MiniLm!;
         Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => new OnnxTextEncoder(m, new OnnxEncoderOptions { BatchSize = 0 })).ParamName);
         Assert.Equal("MaxSequenceLength", Assert.Throws<ArgumentOutOfRangeException>(() => new OnnxTextEncoder(m, new OnnxEncoderOptions { MaxSequenceLength = 513 })).ParamName);
+        Assert.Equal("MaxBatchTokens", Assert.Throws<ArgumentOutOfRangeException>(() => new OnnxTextEncoder(m, new OnnxEncoderOptions { MaxBatchTokens = -1 })).ParamName);
         Assert.Equal("SortWindow", Assert.Throws<ArgumentOutOfRangeException>(() => new OnnxTextEncoder(m, new OnnxEncoderOptions { SortWindow = 0 })).ParamName);
         Assert.Equal("IntraOpThreads", Assert.Throws<ArgumentOutOfRangeException>(() => new OnnxTextEncoder(m, new OnnxEncoderOptions { IntraOpThreads = -1 })).ParamName);
         Assert.Throws<ArgumentException>(() => new OnnxTextEncoder(m, new OnnxEncoderOptions { OutputName = "nope" }));
