@@ -16,6 +16,7 @@ public static class Program
                Vec.Bench pqscan [--quick]                 (the IVF-PQ list scan alone, every strategy)
                Vec.Bench embed [--model DIR] [--threads N] [--batch-sizes 1,8,32,128,256] [--repeats N] [--peer] [--python PATH] [--quick] [--json FILE]
                Vec.Bench rec [--data DIR] [--algo pop,sar,...] [--repeats N] [--threads N] [--peer] [--python PATH] [--json FILE]
+               Vec.Bench tune-cf --out FILE [--model itemknn|userknn|rp3b|ease|als|rp3b-2|als-2]...   (the CF hyperparameter search, minutes)
                Vec.Bench bdn [BenchmarkDotNet args, e.g. --filter *Search*]
                Vec.Bench backends
         Default backends: every available one except scalar and ilgpu-cpu (allowed explicitly with --quick).
@@ -42,6 +43,7 @@ public static class Program
                 case "pqscan": return PqScanBench.Run(args[1..]);
                 case "embed": return EmbedBench.Run(args[1..]);
                 case "rec": return RecBench.Run(args[1..]);
+                case "tune-cf": return CfTuning.Run(args[1..]);
                 case "bdn":
                     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
                     return 0;

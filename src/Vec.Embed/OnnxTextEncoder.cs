@@ -40,6 +40,7 @@ public sealed class OnnxTextEncoder : TextEncoder
     private readonly int _dimension;
     private readonly int _batchSize;
     private readonly int _maxBatchTokens;
+    private readonly int _concurrentBatches;
     private readonly int _sortWindow;
     private readonly bool _dynamicPadding;
     private readonly ConcurrentBag<Workspace> _workspaces = new();
@@ -88,6 +89,7 @@ public sealed class OnnxTextEncoder : TextEncoder
 
         (_session, ActiveDevice) = CreateSession(info.ModelPath, options, _logger);
         _maxBatchTokens = options.MaxBatchTokens ?? (ActiveDevice == ExecutionDevice.Cpu ? OnnxEncoderOptions.DefaultCpuBatchTokens : 0);
+        _concurrentBatches = ConcurrentBatchesFor(options, ActiveDevice);
         try
         {
             _inputNames = [.. _session.InputMetadata.Keys];
@@ -209,41 +211,95 @@ public sealed class OnnxTextEncoder : TextEncoder
         long tokenized = Stopwatch.GetTimestamp();
         Interlocked.Add(ref _tokenizeTicks, tokenized - start);
 
-        Workspace ws = _workspaces.TryTake(out Workspace? w0) ? w0 : new Workspace();
+        // Plan the batches: (first position in order, texts, padded length).
+        var batches = new List<(int First, int Count, int Length)>();
+        for (int first = 0, b; first < n; first += b)
+        {
+            b = Math.Min(_batchSize, n - first);
+            int length = 0;
+            if (_dynamicPadding)
+            {
+                // Sorted longest first inside a window, so the first text of a batch is usually its longest; scan anyway
+                // (window edges), growing the batch only while the padded size stays within the token budget.
+                int taken = 0;
+                for (; taken < b; taken++)
+                {
+                    int grown = Math.Max(length, ids[order[first + taken]].Count);
+                    if (taken > 0 && _maxBatchTokens > 0 && (long)grown * (taken + 1) > _maxBatchTokens) break;
+                    length = grown;
+                }
+
+                b = taken;
+            }
+            else
+            {
+                length = MaxSequenceLength;
+                if (_maxBatchTokens > 0) b = Math.Max(1, Math.Min(b, _maxBatchTokens / length));
+            }
+
+            batches.Add((first, b, length));
+        }
+
         try
         {
-            for (int first = 0, b; first < n; first += b)
+            if (_concurrentBatches <= 1 || batches.Count == 1)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                b = Math.Min(_batchSize, n - first);
-                int length = 0;
-                if (_dynamicPadding)
+                Workspace ws = _workspaces.TryTake(out Workspace? w0) ? w0 : new Workspace();
+                try
                 {
-                    // Sorted longest first inside a window, so the first text of a batch is usually its longest; scan anyway
-                    // (window edges), growing the batch only while the padded size stays within the token budget.
-                    int taken = 0;
-                    for (; taken < b; taken++)
+                    foreach (var (first, b, length) in batches)
                     {
-                        int grown = Math.Max(length, ids[order[first + taken]].Count);
-                        if (taken > 0 && _maxBatchTokens > 0 && (long)grown * (taken + 1) > _maxBatchTokens) break;
-                        length = grown;
+                        cancellationToken.ThrowIfCancellationRequested();
+                        RunBatch(ws, ids, order.AsSpan(first, b), length, destination, cancellationToken);
                     }
-
-                    b = taken;
                 }
-                else
+                finally
                 {
-                    length = MaxSequenceLength;
-                    if (_maxBatchTokens > 0) b = Math.Max(1, Math.Min(b, _maxBatchTokens / length));
+                    _workspaces.Add(ws);
                 }
-
-                RunBatch(ws, ids, order.AsSpan(first, b), length, destination, cancellationToken);
+            }
+            else
+            {
+                RunConcurrently(batches, ids, order, destination, cancellationToken);
             }
         }
         finally
         {
-            _workspaces.Add(ws);
             Interlocked.Add(ref _totalTicks, Stopwatch.GetTimestamp() - start);
+        }
+    }
+
+    /// <summary>
+    /// Runs the planned batches on <see cref="_concurrentBatches"/> threads, each with its own workspace, all through the
+    /// one session (ONNX Runtime's <c>Run</c> is thread-safe). Batches write disjoint destination rows.
+    /// </summary>
+    private unsafe void RunConcurrently(List<(int First, int Count, int Length)> batches, IReadOnlyList<int>[] ids, int[] order, Span<float> destination, CancellationToken cancellationToken)
+    {
+        fixed (float* dst = destination)
+        {
+            nint address = (nint)dst;
+            int length = destination.Length;
+            int next = -1;
+            var options = new ParallelOptions { MaxDegreeOfParallelism = _concurrentBatches, CancellationToken = cancellationToken };
+            // One worker per degree of parallelism pulls batches in plan order (longest first), which balances the load.
+            Parallel.For(0, _concurrentBatches, options, _ =>
+            {
+                Workspace ws = _workspaces.TryTake(out Workspace? w0) ? w0 : new Workspace();
+                try
+                {
+                    var rows = new Span<float>((float*)address, length);
+                    for (int i = Interlocked.Increment(ref next); i < batches.Count; i = Interlocked.Increment(ref next))
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var (first, b, len) = batches[i];
+                        RunBatch(ws, ids, order.AsSpan(first, b), len, rows, cancellationToken);
+                    }
+                }
+                finally
+                {
+                    _workspaces.Add(ws);
+                }
+            });
         }
     }
 
@@ -414,6 +470,11 @@ public sealed class OnnxTextEncoder : TextEncoder
             throw new ArgumentOutOfRangeException(nameof(o.SortWindow), o.SortWindow, "SortWindow must be at least 1.");
         }
 
+        if (o.ConcurrentBatches is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(o.ConcurrentBatches), o.ConcurrentBatches, "ConcurrentBatches must be at least 1 (null: automatic).");
+        }
+
         if (o.IntraOpThreads < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(o.IntraOpThreads), o.IntraOpThreads, "IntraOpThreads must be 0 (all cores) or positive.");
@@ -435,6 +496,14 @@ public sealed class OnnxTextEncoder : TextEncoder
         }
     }
 
+    /// <summary>Intra-op threads: the option, else all cores divided among the concurrent batches (at least 1).</summary>
+    private static int IntraOpThreadsFor(OnnxEncoderOptions o) =>
+        o.IntraOpThreads > 0 ? o.IntraOpThreads : Math.Max(1, Environment.ProcessorCount / Math.Max(1, o.ConcurrentBatches ?? (o.Device == ExecutionDevice.Cpu ? Environment.ProcessorCount : 1)));
+
+    /// <summary>Concurrent batches: the option, else 1 on CUDA and on the CPU as many as leave each at least its intra-op threads.</summary>
+    private static int ConcurrentBatchesFor(OnnxEncoderOptions o, ExecutionDevice active) =>
+        o.ConcurrentBatches ?? (active == ExecutionDevice.Cuda ? 1 : Math.Max(1, Environment.ProcessorCount / Math.Max(1, IntraOpThreadsFor(o))));
+
     private static (InferenceSession Session, ExecutionDevice Device) CreateSession(string modelPath, OnnxEncoderOptions o, ILogger logger)
     {
         SessionOptions Make()
@@ -443,7 +512,7 @@ public sealed class OnnxTextEncoder : TextEncoder
             {
                 GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
                 ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-                IntraOpNumThreads = o.IntraOpThreads == 0 ? Environment.ProcessorCount : o.IntraOpThreads,
+                IntraOpNumThreads = IntraOpThreadsFor(o),
                 InterOpNumThreads = 1,
             };
             return so;

@@ -77,10 +77,12 @@ public abstract class Recommender : IDisposable
     /// <param name="train">Training interactions (users x items).</param>
     /// <param name="catalog">Item catalog (content models need it; CF models ignore it).</param>
     /// <param name="cancellationToken">Checked between stages.</param>
+    /// <exception cref="ArgumentException">The matrix has no users, no items or no interactions.</exception>
     public void Fit(Interactions train, ItemCatalog? catalog = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         if (train.UserCount == 0 || train.ItemCount == 0) throw new ArgumentException("The training matrix has no users or no items.", nameof(train));
+        if (train.Count == 0) throw new ArgumentException("The training matrix has no interactions.", nameof(train));
         FitCore(train, catalog, cancellationToken);
         Catalog = catalog;
         Volatile.Write(ref _train, train);
