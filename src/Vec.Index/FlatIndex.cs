@@ -1,3 +1,4 @@
+using Vec.Internals;
 using System.Collections.Concurrent;
 using Vec.Index.Internals;
 using Vec.Kernels;

@@ -1,3 +1,4 @@
+using Vec.Internals;
 using System.Numerics.Tensors;
 using Vec.Index.Internals;
 using Vec.Kernels;

@@ -410,14 +410,14 @@ public sealed class HashingTextEncoderTests : IDisposable
         fitted.Save(path);
         byte[] before = File.ReadAllBytes(path);
         using var other = new HashingTextEncoder(new HashingTextEncoderOptions { Dimension = 128 });
-        EncoderFile.StreamWrapperForTests = _ => throw new IOException("disk full (simulated)");
+        Vec.Internals.AtomicFile.StreamWrapperForTests = _ => throw new IOException("disk full (simulated)");
         try
         {
             Assert.Throws<IOException>(() => other.Save(path));
         }
         finally
         {
-            EncoderFile.StreamWrapperForTests = null;
+            Vec.Internals.AtomicFile.StreamWrapperForTests = null;
         }
 
         Assert.Equal(before, File.ReadAllBytes(path));

@@ -1,3 +1,4 @@
+using Vec.Internals;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Vec.Index.Internals;

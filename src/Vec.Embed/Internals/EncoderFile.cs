@@ -1,61 +1,16 @@
 namespace Vec.Embed.Internals;
 
 /// <summary>
-/// File helpers of the lexical encoders: atomic writes (temporary file in the destination's folder, flushed, then
-/// renamed over the destination, deleted on failure) and path checks that name the caller's parameter.
+/// File helpers of the lexical encoders: atomic writes through the shared <c>AtomicFile</c> and path checks that
+/// name the caller's parameter.
 /// </summary>
 internal static class EncoderFile
 {
     private const int BufferSize = 1 << 16;
 
-    /// <summary>Test hook: wraps the temporary file's stream (e.g. in one that fails midway). Thread-static.</summary>
-    [ThreadStatic]
-    internal static Func<Stream, Stream>? StreamWrapperForTests;
-
-    /// <summary>Writes <paramref name="path"/> atomically with the content <paramref name="write"/> produces.</summary>
-    public static void WriteAtomically(string path, Action<Stream> write, string paramName)
-    {
-        string fullPath = FullPath(path, paramName);
-        string? folder = Path.GetDirectoryName(fullPath);
-        string name = Path.GetFileName(fullPath);
-        if (folder is null || name.Length == 0)
-        {
-            throw new ArgumentException($"Path '{path}' does not name a file.", paramName);
-        }
-
-        if (Directory.Exists(fullPath))
-        {
-            throw new ArgumentException($"Path '{path}' is a directory.", paramName);
-        }
-
-        string temporary = Path.Combine(folder, $".{name}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, BufferSize))
-            {
-                Func<Stream, Stream>? wrap = StreamWrapperForTests;
-                Stream target = wrap is null ? file : wrap(file);
-                write(target);
-                target.Flush();
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Best effort: the original failure is what the caller needs to see.
-            }
-
-            throw;
-        }
-    }
+    /// <summary>Writes <paramref name="path"/> atomically (<see cref="Vec.Internals.AtomicFile"/>).</summary>
+    public static void WriteAtomically(string path, Action<Stream> write, string paramName) =>
+        Vec.Internals.AtomicFile.Write(FullPath(path, paramName), write, paramName);
 
     /// <summary>The full path of <paramref name="path"/>; null, empty or malformed paths throw naming <paramref name="paramName"/>.</summary>
     public static string FullPath(string path, string paramName)

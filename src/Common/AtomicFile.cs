@@ -1,4 +1,7 @@
-namespace Vec.Index.Internals;
+namespace Vec.Internals;
+
+// Shared source: compiled into Vec.Index and Vec.Embed (linked from their project files), one implementation of the
+// atomic write for every VecRec file format.
 
 /// <summary>
 /// Writes a file atomically: the content goes to a temporary file in the destination's folder, is flushed to disk,
