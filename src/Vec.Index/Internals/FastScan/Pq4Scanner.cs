@@ -1,0 +1,285 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Vec.Index.Internals.FastScan;
+
+/// <summary>The instruction set a <see cref="Pq4Scanner"/> uses.</summary>
+internal enum Pq4ScanKind
+{
+    /// <summary>Plain loops through <see cref="Pq4Layout.CodeAt"/> (the reference).</summary>
+    Scalar,
+
+    /// <summary>AVX2: <c>vpshufb</c> on 256-bit registers, one pair of sub-quantisers x 32 vectors per step.</summary>
+    Avx2,
+
+    /// <summary>AVX-512BW: <c>vpshufb</c> on 512-bit registers, four sub-quantisers x 32 vectors per step.</summary>
+    Avx512,
+}
+
+/// <summary>
+/// The 4-bit PQ fast-scan kernel (FAISS IndexIVFPQFastScan style): exact uint16 sums of a uint8 look-up table
+/// (<see cref="Pq4Lut"/>) over codes packed by <see cref="Pq4Layout"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The SIMD kernels split each 32-byte chunk of codes into low nibbles (vectors 0..15 of the block) and high nibbles
+/// (vectors 16..31) and look both up with one byte shuffle each; a 128-bit lane handles one sub-quantiser. Sums are kept
+/// in 16-bit lanes without widening: a shuffle result read as uint16 lane k is <c>e + 256 o</c> (e = entry of the
+/// even vector 2k, o = entry of the odd vector 2k + 1). Accumulator A adds these raw words (mod 2^16), accumulator O
+/// adds <c>word &gt;&gt; 8</c> = o exactly; at the end the even sums are <c>A - (O &lt;&lt; 8)</c> (mod 2^16, exact
+/// because the true sums are below 2^16), the odd sums are O, and the per-lane partial sums are added across lanes.
+/// </para>
+/// <para>The hot loops make no calls (so the JIT keeps the accumulators in registers).</para>
+/// </remarks>
+internal static unsafe class Pq4Scanner
+{
+    /// <summary>The fastest supported kind.</summary>
+    public static Pq4ScanKind Best =>
+        IsSupported(Pq4ScanKind.Avx512) ? Pq4ScanKind.Avx512 : IsSupported(Pq4ScanKind.Avx2) ? Pq4ScanKind.Avx2 : Pq4ScanKind.Scalar;
+
+    /// <summary>Whether <paramref name="kind"/> runs on this machine.</summary>
+    public static bool IsSupported(Pq4ScanKind kind) => kind switch
+    {
+        Pq4ScanKind.Scalar => true,
+        Pq4ScanKind.Avx2 => System.Runtime.Intrinsics.X86.Avx2.IsSupported,
+        Pq4ScanKind.Avx512 => Avx512BW.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>The supported kind to run for a requested one (falls back AVX-512 -> AVX2 -> scalar).</summary>
+    public static Pq4ScanKind Resolve(Pq4ScanKind kind)
+    {
+        if (kind == Pq4ScanKind.Avx512 && !IsSupported(kind)) kind = Pq4ScanKind.Avx2;
+        if (kind == Pq4ScanKind.Avx2 && !IsSupported(kind)) kind = Pq4ScanKind.Scalar;
+        return kind is Pq4ScanKind.Avx2 or Pq4ScanKind.Avx512 ? kind : Pq4ScanKind.Scalar;
+    }
+
+    /// <summary>
+    /// Writes into <paramref name="sums"/>[0..n) the exact sum over sub-quantisers of <paramref name="lut"/> entries for
+    /// each of the <paramref name="n"/> vectors in <paramref name="packed"/>.
+    /// </summary>
+    /// <param name="kind">Instruction set (unsupported ones fall back, see <see cref="Resolve"/>).</param>
+    /// <param name="packed">Codes in <see cref="Pq4Layout"/> order (at least <c>Pq4Layout.Bytes(n, m)</c> bytes).</param>
+    /// <param name="n">Number of vectors.</param>
+    /// <param name="m">Number of sub-quantisers (1..256).</param>
+    /// <param name="lut">uint8 table, row-major <c>m x 16</c> (a padded <c>PaddedM(m) x 16</c> table from
+    /// <see cref="Pq4Lut"/> is fine; its padding row must be zero).</param>
+    /// <param name="sums">Receives the n sums.</param>
+    public static void Scan(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, Span<ushort> sums)
+    {
+        Check(packed, n, m, lut);
+        if (sums.Length < n) throw new ArgumentException($"sums holds {sums.Length} values, {n} needed.", nameof(sums));
+        if (n == 0) return;
+        kind = Resolve(kind);
+        if (kind == Pq4ScanKind.Scalar)
+        {
+            ScanScalar(packed, n, m, lut, sums);
+            return;
+        }
+        Run(kind, packed, n, m, lut, sums, 0, default);
+    }
+
+    /// <summary>
+    /// Writes into <paramref name="hits"/> the indices (ascending) of the vectors whose sum is below
+    /// <paramref name="threshold"/> and returns their number. Only those lanes leave the SIMD registers.
+    /// </summary>
+    /// <param name="kind">Instruction set (unsupported ones fall back, see <see cref="Resolve"/>).</param>
+    /// <param name="packed">Codes in <see cref="Pq4Layout"/> order.</param>
+    /// <param name="n">Number of vectors.</param>
+    /// <param name="m">Number of sub-quantisers (1..256).</param>
+    /// <param name="lut">uint8 table, row-major <c>m x 16</c>.</param>
+    /// <param name="threshold">Exclusive bound on the sum.</param>
+    /// <param name="hits">Receives the indices; at least <paramref name="n"/> long.</param>
+    public static int ScanThreshold(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, ushort threshold, Span<int> hits)
+    {
+        Check(packed, n, m, lut);
+        if (hits.Length < n) throw new ArgumentException($"hits holds {hits.Length} values, {n} needed.", nameof(hits));
+        if (n == 0) return 0;
+        kind = Resolve(kind);
+        if (kind == Pq4ScanKind.Scalar)
+        {
+            int count = 0;
+            for (int i = 0; i < n; i++)
+                if (SumScalar(packed, i, m, lut) < threshold) hits[count++] = i;
+            return count;
+        }
+        return Run(kind, packed, n, m, lut, default, threshold, hits);
+    }
+
+    private static void Check(ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        Pq4Layout.CheckM(m);
+        long bytes = Pq4Layout.Bytes(n, m);
+        if (packed.Length < bytes) throw new ArgumentException($"packed holds {packed.Length} bytes, {bytes} needed for {n} x {m} codes.", nameof(packed));
+        if (lut.Length < m * 16) throw new ArgumentException($"lut holds {lut.Length} bytes, {m} x 16 needed.", nameof(lut));
+    }
+
+    private static void ScanScalar(ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, Span<ushort> sums)
+    {
+        for (int i = 0; i < n; i++) sums[i] = SumScalar(packed, i, m, lut);
+    }
+
+    private static ushort SumScalar(ReadOnlySpan<byte> packed, int i, int m, ReadOnlySpan<byte> lut)
+    {
+        int s = 0;
+        for (int j = 0; j < m; j++) s += lut[j * 16 + Pq4Layout.CodeAt(packed, i, j, m)];
+        return (ushort)s;
+    }
+
+    private static int Run(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, Span<ushort> sums, ushort threshold, Span<int> hits)
+    {
+        int pairs = Pq4Layout.PaddedM(m) / 2;
+        // Odd m: the kernels read a whole last pair of rows, so give them a table whose padding row is zero.
+        scoped ReadOnlySpan<byte> table = lut;
+        Span<byte> padded = lut.Length < pairs * 32 ? stackalloc byte[pairs * 32] : default;
+        if (!padded.IsEmpty)
+        {
+            padded.Clear();
+            lut[..(m * 16)].CopyTo(padded);
+            table = padded;
+        }
+        fixed (byte* c = packed)
+        fixed (byte* t = table)
+        fixed (ushort* s = sums)
+        fixed (int* h = hits)
+        {
+            return kind == Pq4ScanKind.Avx512
+                ? KernelAvx512(c, n, pairs, t, s, threshold, h)
+                : KernelAvx2(c, n, pairs, t, s, threshold, h);
+        }
+    }
+
+    /// <summary>AVX2 kernel. Writes sums when <paramref name="sums"/> is non-null, else threshold hits; returns the hit count.</summary>
+    private static int KernelAvx2(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits)
+    {
+        Vector256<byte> nibble = Vector256.Create((byte)0x0F);
+        Vector128<ushort> limit = Vector128.Create(threshold);
+        ushort* tail = stackalloc ushort[Pq4Layout.BlockSize];
+        int blocks = (n + Pq4Layout.BlockSize - 1) / Pq4Layout.BlockSize;
+        long blockBytes = pairs * 32L;
+        int count = 0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* c = codes + b * blockBytes;
+            byte* t = lut;
+            Vector256<ushort> aLo = Vector256<ushort>.Zero, oLo = aLo, aHi = aLo, oHi = aLo;
+            for (int p = 0; p < pairs; p++, c += 32, t += 32)
+            {
+                Vector256<byte> x = Vector256.Load(c);
+                Vector256<byte> table = Vector256.Load(t);
+                Vector256<ushort> rLo = System.Runtime.Intrinsics.X86.Avx2.Shuffle(table, x & nibble).AsUInt16();
+                Vector256<ushort> rHi = System.Runtime.Intrinsics.X86.Avx2.Shuffle(table, Vector256.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & nibble).AsUInt16();
+                aLo += rLo;
+                oLo += Vector256.ShiftRightLogical(rLo, 8);
+                aHi += rHi;
+                oHi += Vector256.ShiftRightLogical(rHi, 8);
+            }
+            Vector256<ushort> eLo = aLo - Vector256.ShiftLeft(oLo, 8), eHi = aHi - Vector256.ShiftLeft(oHi, 8);
+            Vector128<ushort> evenLo = eLo.GetLower() + eLo.GetUpper(), oddLo = oLo.GetLower() + oLo.GetUpper();
+            Vector128<ushort> evenHi = eHi.GetLower() + eHi.GetUpper(), oddHi = oHi.GetLower() + oHi.GetUpper();
+            Vector128<ushort> s0 = Sse2.UnpackLow(evenLo, oddLo), s1 = Sse2.UnpackHigh(evenLo, oddLo);
+            Vector128<ushort> s2 = Sse2.UnpackLow(evenHi, oddHi), s3 = Sse2.UnpackHigh(evenHi, oddHi);
+            int first = b * Pq4Layout.BlockSize, valid = Math.Min(Pq4Layout.BlockSize, n - first);
+            if (sums != null)
+            {
+                ushort* dst = valid == Pq4Layout.BlockSize ? sums + first : tail;
+                s0.Store(dst);
+                s1.Store(dst + 8);
+                s2.Store(dst + 16);
+                s3.Store(dst + 24);
+                if (valid < Pq4Layout.BlockSize)
+                    for (int i = 0; i < valid; i++) sums[first + i] = tail[i];
+            }
+            else
+            {
+                uint mask = Vector128.ExtractMostSignificantBits(Vector128.LessThan(s0, limit))
+                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s1, limit)) << 8)
+                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
+                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
+                if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
+                while (mask != 0)
+                {
+                    hits[count++] = first + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                }
+            }
+        }
+        return count;
+    }
+
+    /// <summary>AVX-512BW kernel: two chunks (four sub-quantisers) per step; an odd last chunk is zero-extended (its
+    /// table too, so the upper lanes add zero).</summary>
+    private static int KernelAvx512(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits)
+    {
+        Vector512<byte> nibble = Vector512.Create((byte)0x0F);
+        Vector128<ushort> limit = Vector128.Create(threshold);
+        ushort* tail = stackalloc ushort[Pq4Layout.BlockSize];
+        int blocks = (n + Pq4Layout.BlockSize - 1) / Pq4Layout.BlockSize;
+        long blockBytes = pairs * 32L;
+        int quads = pairs / 2;
+        bool oddPair = (pairs & 1) != 0;
+        int count = 0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* c = codes + b * blockBytes;
+            byte* t = lut;
+            Vector512<ushort> aLo = Vector512<ushort>.Zero, oLo = aLo, aHi = aLo, oHi = aLo;
+            for (int q = 0; q < quads; q++, c += 64, t += 64)
+            {
+                Vector512<byte> x = Vector512.Load(c);
+                Vector512<byte> table = Vector512.Load(t);
+                Vector512<ushort> rLo = Avx512BW.Shuffle(table, x & nibble).AsUInt16();
+                Vector512<ushort> rHi = Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & nibble).AsUInt16();
+                aLo += rLo;
+                oLo += Vector512.ShiftRightLogical(rLo, 8);
+                aHi += rHi;
+                oHi += Vector512.ShiftRightLogical(rHi, 8);
+            }
+            if (oddPair)
+            {
+                Vector512<byte> x = Vector256.Load(c).ToVector512();
+                Vector512<byte> table = Vector256.Load(t).ToVector512();
+                Vector512<ushort> rLo = Avx512BW.Shuffle(table, x & nibble).AsUInt16();
+                Vector512<ushort> rHi = Avx512BW.Shuffle(table, Vector512.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & nibble).AsUInt16();
+                aLo += rLo;
+                oLo += Vector512.ShiftRightLogical(rLo, 8);
+                aHi += rHi;
+                oHi += Vector512.ShiftRightLogical(rHi, 8);
+            }
+            Vector512<ushort> eLo = aLo - Vector512.ShiftLeft(oLo, 8), eHi = aHi - Vector512.ShiftLeft(oHi, 8);
+            Vector256<ushort> eLo2 = eLo.GetLower() + eLo.GetUpper(), oLo2 = oLo.GetLower() + oLo.GetUpper();
+            Vector256<ushort> eHi2 = eHi.GetLower() + eHi.GetUpper(), oHi2 = oHi.GetLower() + oHi.GetUpper();
+            Vector128<ushort> evenLo = eLo2.GetLower() + eLo2.GetUpper(), oddLo = oLo2.GetLower() + oLo2.GetUpper();
+            Vector128<ushort> evenHi = eHi2.GetLower() + eHi2.GetUpper(), oddHi = oHi2.GetLower() + oHi2.GetUpper();
+            Vector128<ushort> s0 = Sse2.UnpackLow(evenLo, oddLo), s1 = Sse2.UnpackHigh(evenLo, oddLo);
+            Vector128<ushort> s2 = Sse2.UnpackLow(evenHi, oddHi), s3 = Sse2.UnpackHigh(evenHi, oddHi);
+            int first = b * Pq4Layout.BlockSize, valid = Math.Min(Pq4Layout.BlockSize, n - first);
+            if (sums != null)
+            {
+                ushort* dst = valid == Pq4Layout.BlockSize ? sums + first : tail;
+                s0.Store(dst);
+                s1.Store(dst + 8);
+                s2.Store(dst + 16);
+                s3.Store(dst + 24);
+                if (valid < Pq4Layout.BlockSize)
+                    for (int i = 0; i < valid; i++) sums[first + i] = tail[i];
+            }
+            else
+            {
+                uint mask = Vector128.ExtractMostSignificantBits(Vector128.LessThan(s0, limit))
+                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s1, limit)) << 8)
+                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
+                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
+                if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
+                while (mask != 0)
+                {
+                    hits[count++] = first + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                }
+            }
+        }
+        return count;
+    }
+}
