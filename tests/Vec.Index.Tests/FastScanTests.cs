@@ -1,0 +1,265 @@
+using Vec.Index.Internals.FastScan;
+using Xunit;
+
+namespace Vec.Index.Tests;
+
+public sealed class FastScanTests
+{
+    private static readonly int[] Ns = [0, 1, 31, 32, 33, 63, 64, 100, 1000];
+    private static readonly int[] Ms = [1, 2, 3, 8, 15, 16, 32, 64];
+
+    public static TheoryData<int> SimdKinds()
+    {
+        var data = new TheoryData<int>();
+        foreach (Pq4ScanKind kind in Enum.GetValues<Pq4ScanKind>())
+            if (kind != Pq4ScanKind.Scalar && Pq4Scanner.IsSupported(kind)) data.Add((int)kind);
+        if (data.Count == 0) data.Add((int)Pq4ScanKind.Scalar); // keeps the theory non-empty on machines without AVX2
+        return data;
+    }
+
+    private static byte[] RandomCodes(Random rng, int n, int m)
+    {
+        var codes = new byte[n * m];
+        for (int i = 0; i < codes.Length; i++) codes[i] = (byte)rng.Next(16);
+        return codes;
+    }
+
+    private static byte[] RandomLut(Random rng, int m, bool padded)
+    {
+        var lut = new byte[(padded ? Pq4Layout.PaddedM(m) : m) * 16];
+        rng.NextBytes(lut.AsSpan(0, m * 16)); // full 0..255 range: sums up to m * 255
+        return lut;
+    }
+
+    /// <summary>Plain sum over the unpacked row-major codes (independent of the layout).</summary>
+    private static int Expected(byte[] codes, byte[] lut, int i, int m)
+    {
+        int s = 0;
+        for (int j = 0; j < m; j++) s += lut[j * 16 + codes[i * m + j]];
+        return s;
+    }
+
+    [Fact]
+    public void Packer_round_trips_and_code_at_matches()
+    {
+        foreach (int m in Ms.Append(256))
+            foreach (int n in Ns)
+            {
+                int seed = n * 1000 + m;
+                var rng = new Random(seed);
+                var codes = RandomCodes(rng, n, m);
+                var packed = Pq4Layout.Pack(codes, n, m);
+                Assert.Equal((n + 31) / 32 * Pq4Layout.PaddedM(m) * 16, packed.Length);
+                var back = new byte[n * m];
+                Pq4Layout.Unpack(packed, n, m, back);
+                Assert.True(codes.AsSpan().SequenceEqual(back), $"seed {seed}: round trip differs (n {n}, m {m})");
+                for (int k = 0; k < Math.Min(50, n * m); k++)
+                {
+                    int i = rng.Next(n), j = rng.Next(m);
+                    Assert.Equal(codes[i * m + j], Pq4Layout.CodeAt(packed, i, j, m));
+                }
+            }
+    }
+
+    [Fact]
+    public void Layout_is_the_documented_one()
+    {
+        // Vector 17 (block 0, high half, j = 1), sub-quantiser 3 (pair 1, high lane) of m = 4: byte 32 + 16 + 1, high nibble.
+        const int n = 40, m = 4;
+        var codes = new byte[n * m];
+        codes[17 * m + 3] = 0xA;
+        codes[33 * m + 0] = 0x5; // block 1 (starts at 64), vector 1 of the block, sub-quantiser 0: byte 64 + 1, low nibble
+        var packed = Pq4Layout.Pack(codes, n, m);
+        Assert.Equal(0xA0, packed[32 + 16 + 1]);
+        Assert.Equal(0x05, packed[64 + 1]);
+        Assert.Equal(2, packed.Count(b => b != 0));
+    }
+
+    [Fact]
+    public void Packer_rejects_bad_input()
+    {
+        Assert.Equal("codes", Assert.Throws<ArgumentException>(() => Pq4Layout.Pack(new byte[] { 16 }, 1, 1)).ParamName);
+        Assert.Equal("codes", Assert.Throws<ArgumentException>(() => Pq4Layout.Pack(new byte[3], 2, 2)).ParamName);
+        Assert.Equal("m", Assert.Throws<ArgumentOutOfRangeException>(() => Pq4Layout.Pack(new byte[257], 1, 257)).ParamName);
+        Assert.Equal("packed", Assert.Throws<ArgumentException>(() =>
+            Pq4Scanner.Scan(Pq4ScanKind.Scalar, new byte[10], 1, 1, new byte[16], new ushort[1])).ParamName);
+        Assert.Equal("lut", Assert.Throws<ArgumentException>(() =>
+            Pq4Scanner.Scan(Pq4ScanKind.Scalar, new byte[32], 1, 1, new byte[15], new ushort[1])).ParamName);
+        Assert.Equal("sums", Assert.Throws<ArgumentException>(() =>
+            Pq4Scanner.Scan(Pq4ScanKind.Scalar, new byte[64], 2, 1, new byte[16], new ushort[1])).ParamName);
+        Assert.Equal("hits", Assert.Throws<ArgumentException>(() =>
+            Pq4Scanner.ScanThreshold(Pq4ScanKind.Scalar, new byte[64], 2, 1, new byte[16], 5, new int[1])).ParamName);
+    }
+
+    [Fact]
+    public void Scalar_equals_the_plain_sum()
+    {
+        foreach (int m in Ms)
+            foreach (int n in Ns)
+            {
+                int seed = 7 * n + 31 * m;
+                var rng = new Random(seed);
+                var codes = RandomCodes(rng, n, m);
+                var lut = RandomLut(rng, m, padded: false);
+                var sums = new ushort[n];
+                Pq4Scanner.Scan(Pq4ScanKind.Scalar, Pq4Layout.Pack(codes, n, m), n, m, lut, sums);
+                for (int i = 0; i < n; i++)
+                    if (sums[i] != Expected(codes, lut, i, m))
+                        Assert.Fail($"seed {seed} n {n} m {m}: vector {i} summed {sums[i]}, expected {Expected(codes, lut, i, m)}");
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(SimdKinds))]
+    public void Every_kind_equals_scalar_bit_for_bit(int kindValue)
+    {
+        var kind = (Pq4ScanKind)kindValue;
+        foreach (int m in Ms)
+            foreach (int n in Ns)
+                foreach (bool padded in new[] { false, true })
+                {
+                    int seed = HashCode.Combine(n, m, padded, kindValue);
+                    var rng = new Random(seed);
+                    int slack = rng.Next(3); // sums span longer than n must keep its tail untouched
+                    var codes = RandomCodes(rng, n, m);
+                    var lut = RandomLut(rng, m, padded);
+                    var packed = Pq4Layout.Pack(codes, n, m);
+                    var expected = new ushort[n + slack];
+                    var actual = new ushort[n + slack];
+                    expected.AsSpan(n).Fill(0xBEEF);
+                    actual.AsSpan(n).Fill(0xBEEF);
+                    Pq4Scanner.Scan(Pq4ScanKind.Scalar, packed, n, m, lut, expected);
+                    Pq4Scanner.Scan(kind, packed, n, m, lut, actual);
+                    for (int i = 0; i < n + slack; i++)
+                        if (actual[i] != expected[i])
+                            Assert.Fail($"seed {seed} kind {kind} n {n} m {m} padded {padded}: index {i} is {actual[i]}, scalar {expected[i]}");
+                }
+    }
+
+    [Theory]
+    [MemberData(nameof(SimdKinds))]
+    public void Random_shapes_agree_with_scalar(int kindValue)
+    {
+        var kind = (Pq4ScanKind)kindValue;
+        var master = new Random(20261123);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            int seed = master.Next();
+            var rng = new Random(seed);
+            int n = rng.Next(0, 300), m = rng.Next(1, 257);
+            var codes = RandomCodes(rng, n, m);
+            var lut = RandomLut(rng, m, rng.Next(2) == 0);
+            var packed = Pq4Layout.Pack(codes, n, m);
+            var expected = new ushort[n];
+            var actual = new ushort[n];
+            Pq4Scanner.Scan(Pq4ScanKind.Scalar, packed, n, m, lut, expected);
+            Pq4Scanner.Scan(kind, packed, n, m, lut, actual);
+            if (!expected.AsSpan().SequenceEqual(actual))
+                Assert.Fail($"seed {seed} kind {kind} n {n} m {m}: sums differ from scalar");
+        }
+    }
+
+    [Theory]
+    [InlineData((int)Pq4ScanKind.Scalar)]
+    [MemberData(nameof(SimdKinds))]
+    public void No_overflow_at_m_256_with_all_255_tables(int kindValue)
+    {
+        const int m = 256, n = 70;
+        var rng = new Random(256);
+        var codes = RandomCodes(rng, n, m);
+        var lut = Enumerable.Repeat((byte)255, m * 16).ToArray();
+        var sums = new ushort[n];
+        Pq4Scanner.Scan((Pq4ScanKind)kindValue, Pq4Layout.Pack(codes, n, m), n, m, lut, sums);
+        Assert.All(sums, s => Assert.Equal(256 * 255, s));
+        var hits = new int[n];
+        Assert.Equal(n, Pq4Scanner.ScanThreshold((Pq4ScanKind)kindValue, Pq4Layout.Pack(codes, n, m), n, m, lut, 65281, hits));
+        Assert.Equal(0, Pq4Scanner.ScanThreshold((Pq4ScanKind)kindValue, Pq4Layout.Pack(codes, n, m), n, m, lut, 65280, hits));
+    }
+
+    [Theory]
+    [InlineData((int)Pq4ScanKind.Scalar)]
+    [MemberData(nameof(SimdKinds))]
+    public void Threshold_returns_exactly_the_indices_below(int kindValue)
+    {
+        var kind = (Pq4ScanKind)kindValue;
+        foreach (int m in Ms)
+            foreach (int n in Ns)
+            {
+                int seed = HashCode.Combine(n, m, kindValue, 99);
+                var rng = new Random(seed);
+                var codes = RandomCodes(rng, n, m);
+                var lut = RandomLut(rng, m, padded: false);
+                var packed = Pq4Layout.Pack(codes, n, m);
+                var sums = new ushort[n];
+                Pq4Scanner.Scan(Pq4ScanKind.Scalar, packed, n, m, lut, sums);
+                foreach (ushort threshold in new ushort[] { 0, 1, (ushort)(m * 64), (ushort)(m * 128), (ushort)(m * 128 + 1), (ushort)(m * 200), 65535 })
+                {
+                    var hits = new int[n];
+                    int count = Pq4Scanner.ScanThreshold(kind, packed, n, m, lut, threshold, hits);
+                    var want = Enumerable.Range(0, n).Where(i => sums[i] < threshold).ToArray();
+                    if (!want.AsSpan().SequenceEqual(hits.AsSpan(0, count)))
+                        Assert.Fail($"seed {seed} kind {kind} n {n} m {m} threshold {threshold}: {count} hits, expected {want.Length}");
+                }
+            }
+    }
+
+    [Fact]
+    public void Quantised_distance_is_within_the_documented_bound()
+    {
+        foreach (int m in Ms.Append(256))
+        {
+            int seed = 4242 + m;
+            var rng = new Random(seed);
+            const int n = 200;
+            var table = new float[m * 16];
+            for (int j = 0; j < m; j++)
+            {
+                float offset = (float)(rng.NextDouble() * 10 - 5), spread = (float)(rng.NextDouble() * 3 + 0.01); // rows of different ranges
+                for (int c = 0; c < 16; c++) table[j * 16 + c] = offset + spread * (float)rng.NextDouble();
+            }
+            var (lut, scale, bias) = Pq4Lut.Quantize(table, m);
+            Assert.Equal(Pq4Layout.PaddedM(m) * 16, lut.Length);
+            Assert.All(lut.AsSpan(m * 16).ToArray(), b => Assert.Equal(0, b));
+            Assert.Contains((byte)255, lut); // the widest row spans the full range
+            var codes = RandomCodes(rng, n, m);
+            var sums = new ushort[n];
+            Pq4Scanner.Scan(Pq4Scanner.Best, Pq4Layout.Pack(codes, n, m), n, m, lut, sums);
+            float bound = Pq4Lut.ErrorBound(m, scale);
+            double worst = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double exact = 0, magnitude = 0;
+                for (int j = 0; j < m; j++)
+                {
+                    exact += table[j * 16 + codes[i * m + j]];
+                    magnitude += Math.Abs(table[j * 16 + codes[i * m + j]]);
+                }
+                double error = Math.Abs(Pq4Lut.Distance(sums[i], scale, bias) - exact);
+                worst = Math.Max(worst, error / bound);
+                if (error > bound + 1e-5 * (magnitude + 1))
+                    Assert.Fail($"seed {seed} m {m}: vector {i} error {error} exceeds bound {bound}");
+            }
+            Assert.True(worst > 0.01, $"seed {seed} m {m}: errors suspiciously small ({worst} of the bound)");
+        }
+    }
+
+    [Fact]
+    public void Quantiser_handles_constant_tables_and_rejects_non_finite()
+    {
+        var (lut, scale, bias) = Pq4Lut.Quantize(Enumerable.Repeat(2.5f, 3 * 16).ToArray(), 3);
+        Assert.All(lut, b => Assert.Equal(0, b));
+        Assert.Equal(7.5f, bias);
+        Assert.Equal(7.5f, Pq4Lut.Distance(0, scale, bias));
+        var bad = new float[16];
+        bad[3] = float.NaN;
+        Assert.Equal("table", Assert.Throws<ArgumentException>(() => Pq4Lut.Quantize(bad, 1)).ParamName);
+        Assert.Equal("table", Assert.Throws<ArgumentException>(() => Pq4Lut.Quantize(new float[31], 2)).ParamName);
+    }
+
+    [Fact]
+    public void Best_is_supported()
+    {
+        Assert.True(Pq4Scanner.IsSupported(Pq4Scanner.Best));
+        Assert.Equal(Pq4ScanKind.Scalar, Pq4Scanner.Resolve(Pq4ScanKind.Scalar));
+    }
+}
