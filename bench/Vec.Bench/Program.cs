@@ -14,6 +14,7 @@ public static class Program
                              [--k K] [--threads T] [--backend NAME] [--seed S] [--single-queries N] [--quick] [--json FILE]
                Vec.Bench gen-lowdim --out DIR [--n 100000] [--queries 1000] [--dim 384] [--intrinsic 24] [--clusters 64] [--seed 7]
                Vec.Bench pqscan [--quick]                 (the IVF-PQ list scan alone, every strategy)
+               Vec.Bench fastscan [--quick]               (the 4-bit PQ fast-scan kernel, every kind, vs 8-bit Unrolled)
                Vec.Bench embed [--model DIR] [--threads N] [--batch-sizes 1,8,32,128,256] [--repeats N] [--peer] [--python PATH] [--quick] [--json FILE]
                Vec.Bench rec [--data DIR] [--algo pop,sar,...] [--repeats N] [--threads N] [--peer] [--python PATH] [--json FILE]
                Vec.Bench tune-cf --out FILE [--model itemknn|userknn|rp3b|ease|als|rp3b-2|als-2]...   (the CF hyperparameter search, minutes)
@@ -41,6 +42,7 @@ public static class Program
                 case "ann": return Ann.Run(args[1..]);
                 case "gen-lowdim": return GenLowDim.Run(args[1..]);
                 case "pqscan": return PqScanBench.Run(args[1..]);
+                case "fastscan": return FastScanBench.Run(args[1..]);
                 case "embed": return EmbedBench.Run(args[1..]);
                 case "rec": return RecBench.Run(args[1..]);
                 case "tune-cf": return CfTuning.Run(args[1..]);
