@@ -50,9 +50,9 @@ internal static class CfTuning
         RatingDataset data = MovieLens.Load100K(Path.Combine(Vec.Bench.Data.SharedDirectory(), "data", "movielens-100k"));
         RatingSplit split = Splits.Stratified(data.Ratings);
         RatingSplit val = Splits.Stratified(split.Train, 0.75, 43);
-        IdMap users = data.Users(), items = data.Items();
-        return (Interactions.Build(split.Train, users, items), Interactions.Build(split.Test, users, items),
-            Interactions.Build(val.Train, users, items), Interactions.Build(val.Test, users, items));
+        (Interactions train, Interactions test) = data.ToMatrices(split.Train, split.Test);
+        (Interactions valTrain, Interactions valTest) = data.ToMatrices(val.Train, val.Test);
+        return (train, test, valTrain, valTest);
     }
 
     private static string Fmt(RankingMetrics m) => string.Create(CultureInfo.InvariantCulture,

@@ -43,8 +43,7 @@ internal static class RecBench
 
         RatingDataset ds = MovieLens.Load100K(data);
         RatingSplit split = Splits.Stratified(ds.Ratings);
-        IdMap users = ds.Users(), items = ds.Items();
-        Interactions train = Interactions.Build(split.Train, users, items), test = Interactions.Build(split.Test, users, items);
+        (Interactions train, Interactions test) = ds.ToMatrices(split.Train, split.Test);
         int[] all = [.. Enumerable.Range(0, train.UserCount)];
         var rows = new List<RecRow>();
         var notes = new List<string>();

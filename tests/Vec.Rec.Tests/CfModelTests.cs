@@ -399,13 +399,7 @@ public sealed class CfModelTests(ITestOutputHelper output)
         Assert.Equal("Epsilon", Assert.Throws<ArgumentOutOfRangeException>(() => new ImplicitAls(new ImplicitAlsOptions { Epsilon = 0 })).ParamName);
     }
 
-    private static (Interactions Train, Interactions Test) Protocol()
-    {
-        RatingDataset data = SharedData.Ml100k;
-        RatingSplit split = Splits.Stratified(data.Ratings);
-        IdMap users = data.Users(), items = data.Items();
-        return (Interactions.Build(split.Train, users, items), Interactions.Build(split.Test, users, items));
-    }
+    private static (Interactions Train, Interactions Test) Protocol() => SharedData.Msr;
 
     private RankingMetrics Run(string name)
     {

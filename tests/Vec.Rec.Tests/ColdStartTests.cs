@@ -13,10 +13,9 @@ public sealed class ColdStartTests(ITestOutputHelper output)
     {
         RatingDataset data = SharedData.Ml100k;
         ColdItemSplit split = Splits.ColdItems(data.Ratings, data.Catalog.Items.Select(i => i.Id));
-        IdMap users = data.Users(), items = data.Items();
+        (Interactions train, Interactions test) = data.ToMatrices(split.Train, split.Test);
         var cold = split.ColdItems.ToHashSet();
-        return (Interactions.Build(split.Train, users, items), Interactions.Build(split.Test, users, items),
-            [.. Enumerable.Range(0, items.Count).Select(i => cold.Contains(items[i]))]);
+        return (train, test, [.. Enumerable.Range(0, train.ItemCount).Select(i => cold.Contains(train.Items[i]))]);
     });
 
     private RankingMetrics Cold(Recommender model, bool mixed = false)

@@ -27,10 +27,7 @@ public sealed class EvalRunnerTests
         Assert.All(report.Results, r => Assert.Equal("train-items", r.Candidates));
         Assert.All(report.Results, r => Assert.True(r.FitSeconds >= 0 && r.RecommendSeconds > 0));
 
-        RatingDataset data = SharedData.Ml100k;
-        RatingSplit split = Splits.Stratified(data.Ratings);
-        IdMap users = data.Users(), items = data.Items();
-        Interactions train = Interactions.Build(split.Train, users, items), test = Interactions.Build(split.Test, users, items);
+        (Interactions train, Interactions test) = SharedData.Msr;
         using var pop = new MostPopular();
         pop.Fit(train);
         using var sar = new Sar();

@@ -81,9 +81,7 @@ public sealed class HybridTests(Xunit.Abstractions.ITestOutputHelper output)
     public void Warm_hybrid_is_within_one_percent_of_its_best_component_and_tunes_on_training_data_only()
     {
         RatingDataset data = SharedData.Ml100k;
-        RatingSplit split = Splits.Stratified(data.Ratings);
-        IdMap users = data.Users(), items = data.Items();
-        Interactions train = Interactions.Build(split.Train, users, items), test = Interactions.Build(split.Test, users, items);
+        (Interactions train, Interactions test) = SharedData.Msr;
         using var knn = new TestItemKnn();
         knn.Fit(train);
         using var hybrid = new Vec.Rec.Models.HybridRecommender(null, new RecommenderContext { Encoder = TestEncoders.MiniLm }, () => new TestItemKnn(), null);

@@ -47,10 +47,7 @@ public sealed class ProtocolTests(ITestOutputHelper output)
     [MovieLensFact]
     public void Most_popular_gives_the_published_floor()
     {
-        RatingDataset data = SharedData.Ml100k;
-        RatingSplit split = Splits.Stratified(data.Ratings);
-        IdMap users = data.Users(), items = data.Items();
-        Interactions train = Interactions.Build(split.Train, users, items), test = Interactions.Build(split.Test, users, items);
+        (Interactions train, Interactions test) = SharedData.Msr;
         using var pop = new MostPopular();
         pop.Fit(train);
         RankingMetrics m = Evaluator.Evaluate(pop, test);

@@ -47,9 +47,7 @@ public sealed class RecommenderContractTests(ITestOutputHelper output)
     public void Every_model_beats_most_popular_on_the_warm_split()
     {
         RatingDataset data = SharedData.Ml100k;
-        RatingSplit split = Splits.Stratified(data.Ratings);
-        IdMap users = data.Users(), items = data.Items();
-        Interactions train = Interactions.Build(split.Train, users, items), test = Interactions.Build(split.Test, users, items);
+        (Interactions train, Interactions test) = SharedData.Msr;
         using var encoder = new OnnxTextEncoder(SharedData.MiniLm!);
         using var pop = new MostPopular();
         pop.Fit(train);

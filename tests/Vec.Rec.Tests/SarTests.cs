@@ -14,10 +14,7 @@ public sealed class SarTests(ITestOutputHelper output)
     [MovieLensFact]
     public void Reproduces_the_published_benchmark_row()
     {
-        RatingDataset data = SharedData.Ml100k;
-        RatingSplit split = Splits.Stratified(data.Ratings);
-        IdMap users = data.Users(), items = data.Items();
-        Interactions train = Interactions.Build(split.Train, users, items), test = Interactions.Build(split.Test, users, items);
+        (Interactions train, Interactions test) = SharedData.Msr;
         using var sar = new Sar();
         var sw = Stopwatch.StartNew();
         sar.Fit(train);
@@ -36,10 +33,7 @@ public sealed class SarTests(ITestOutputHelper output)
     [MovieLensFact]
     public void Without_decay_gives_the_computed_reference_row()
     {
-        RatingDataset data = SharedData.Ml100k;
-        RatingSplit split = Splits.Stratified(data.Ratings);
-        IdMap users = data.Users(), items = data.Items();
-        Interactions train = Interactions.Build(split.Train, users, items), test = Interactions.Build(split.Test, users, items);
+        (Interactions train, Interactions test) = SharedData.Msr;
         using var sar = new Sar(new SarOptions { TimeDecay = false });
         sar.Fit(train);
         RankingMetrics m = Evaluator.Evaluate(sar, test);
@@ -160,10 +154,7 @@ public sealed class SarTests(ITestOutputHelper output)
     [MovieLensFact]
     public void Float_scores_keep_the_double_precision_order_of_the_top_lists()
     {
-        RatingDataset data = SharedData.Ml100k;
-        RatingSplit split = Splits.Stratified(data.Ratings);
-        IdMap users = data.Users(), items = data.Items();
-        Interactions train = Interactions.Build(split.Train, users, items);
+        Interactions train = SharedData.Msr.Train;
         using var sar = new Sar();
         sar.Fit(train);
         int n = train.ItemCount;

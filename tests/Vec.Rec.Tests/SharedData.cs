@@ -19,6 +19,15 @@ internal static class SharedData
     /// <summary>MovieLens 100K, loaded once.</summary>
     public static RatingDataset Ml100k => Ml100K.Value;
 
+    private static readonly Lazy<(Interactions Train, Interactions Test)> MsrMatrices = new(() =>
+    {
+        RatingSplit split = Splits.Stratified(Ml100k.Ratings);
+        return Ml100k.ToMatrices(split.Train, split.Test);
+    });
+
+    /// <summary>The benchmark split's training and test matrices (Splits.Stratified defaults), built once; immutable.</summary>
+    public static (Interactions Train, Interactions Test) Msr => MsrMatrices.Value;
+
     private static string? Existing(string? path) => path is not null && Directory.Exists(path) ? path : null;
 
     private static string? Find()

@@ -80,4 +80,19 @@ public sealed record RatingDataset(IReadOnlyList<Rating> Ratings, ItemCatalog Ca
 
     /// <summary>Every item of the catalog and the ratings.</summary>
     public IdMap Items() => IdMap.FromIds(Catalog.Items.Select(i => i.Id).Concat(Ratings.Select(r => r.Item)));
+
+    /// <summary>
+    /// The training and test matrices of a split, both over this data set's full user and item maps (<see cref="Users"/>,
+    /// <see cref="Items"/>), so they share maps as <see cref="Evaluation.Evaluator"/> requires and cold items are columns.
+    /// </summary>
+    /// <param name="train">Training ratings (e.g. <see cref="RatingSplit.Train"/>).</param>
+    /// <param name="test">Held-out ratings.</param>
+    /// <returns>The two matrices.</returns>
+    public (Interactions Train, Interactions Test) ToMatrices(IReadOnlyList<Rating> train, IReadOnlyList<Rating> test)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(test);
+        IdMap users = Users(), items = Items();
+        return (Interactions.Build(train, users, items), Interactions.Build(test, users, items));
+    }
 }

@@ -187,9 +187,8 @@ public static class EvaluationRunner
         if (algorithms.Distinct(StringComparer.Ordinal).Count() != algorithms.Count) throw new ArgumentException("An algorithm is named twice.", nameof(options));
 
         RatingDataset data = MovieLens.Load(options.DataDirectory, options.Format);
-        IdMap users = data.Users(), items = data.Items();
         IReadOnlyList<Rating> trainRows, testRows;
-        bool[]? cold = null;
+        IReadOnlyList<long>? coldIds = null;
         if (options.Protocol == EvaluationProtocol.Msr)
         {
             RatingSplit split = Splits.Stratified(data.Ratings, seed: unchecked((uint)options.Seed));
@@ -197,13 +196,18 @@ public static class EvaluationRunner
         }
         else
         {
-            ColdItemSplit split = Splits.ColdItems(data.Ratings, items.Ids, seed: unchecked((uint)options.Seed));
-            (trainRows, testRows) = (split.Train, split.Test);
-            cold = new bool[items.Count];
-            foreach (long id in split.ColdItems) cold[items.IndexOf(id)] = true;
+            ColdItemSplit split = Splits.ColdItems(data.Ratings, data.Items().Ids, seed: unchecked((uint)options.Seed));
+            (trainRows, testRows, coldIds) = (split.Train, split.Test, split.ColdItems);
         }
 
-        Interactions train = Interactions.Build(trainRows, users, items), test = Interactions.Build(testRows, users, items);
+        (Interactions train, Interactions test) = data.ToMatrices(trainRows, testRows);
+        IdMap users = train.Users, items = train.Items;
+        bool[]? cold = null;
+        if (coldIds is not null)
+        {
+            cold = new bool[items.Count];
+            foreach (long id in coldIds) cold[items.IndexOf(id)] = true;
+        }
         bool[] trainItems = Evaluator.TrainItems(train);
         var checksums = new DataChecksums(trainRows.Count, testRows.Count, users.Count, items.Count, trainItems.Count(t => t), cold?.Count(c => c) ?? 0);
 

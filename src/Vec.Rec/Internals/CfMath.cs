@@ -151,7 +151,30 @@ internal static class CfMath
     /// <c>destination[r, :] = Σ_p weights[p] · matrix[item(p), :]</c> over user <c>users[r]</c>'s entries: a sparse block
     /// of user rows times a dense <c>items x columns</c> matrix; rows in parallel.
     /// </summary>
-    public static void SparseRowsTimesDense(Interactions train, float[]? weights, ReadOnlySpan<int> users, float[] matrix, int columns, Span<float> destination)
+    public static void SparseRowsTimesDense(Interactions train, float[]? weights, ReadOnlySpan<int> users, float[] matrix, int columns, Span<float> destination) =>
+        ForEachUserRow(users, columns, destination, (u, row) =>
+        {
+            ReadOnlySpan<int> offsets = train.RowOffsets;
+            ReadOnlySpan<int> items = train.ItemIndices;
+            for (int p = offsets[u]; p < offsets[u + 1]; p++)
+            {
+                float w = weights is null ? 1f : weights[p];
+                if (w == 0) continue;
+                TensorPrimitives.MultiplyAdd(matrix.AsSpan(items[p] * columns, columns), w, row, row);
+            }
+        });
+
+    /// <summary>Fills one user's score row (cleared before the call).</summary>
+    /// <param name="user">Dense user index.</param>
+    /// <param name="row">The user's destination row.</param>
+    public delegate void UserRowAction(int user, Span<float> row);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for each user with its cleared row of <paramref name="destination"/>
+    /// (<c>users.Length x columns</c>), in parallel for blocks of 16 users or more. Rows are disjoint, so the bodies never
+    /// share memory.
+    /// </summary>
+    public static void ForEachUserRow(ReadOnlySpan<int> users, int columns, Span<float> destination, UserRowAction body)
     {
         int[] userArray = users.ToArray();
         unsafe
@@ -163,15 +186,7 @@ internal static class CfMath
                 {
                     var row = new Span<float>((float*)basePtr + (long)r * columns, columns);
                     row.Clear();
-                    int u = userArray[r];
-                    ReadOnlySpan<int> offsets = train.RowOffsets;
-                    ReadOnlySpan<int> items = train.ItemIndices;
-                    for (int p = offsets[u]; p < offsets[u + 1]; p++)
-                    {
-                        float w = weights is null ? 1f : weights[p];
-                        if (w == 0) continue;
-                        TensorPrimitives.MultiplyAdd(matrix.AsSpan(items[p] * columns, columns), w, row, row);
-                    }
+                    body(userArray[r], row);
                 });
             }
         }

@@ -150,29 +150,17 @@ public sealed class UserKnn : Recommender
     protected override void ScoreAllCore(ReadOnlySpan<int> users, Span<float> destination)
     {
         Interactions train = Train;
-        int n = train.ItemCount;
-        int[] userArray = users.ToArray();
         float[]? sw = _scoreWeights;
-        unsafe
+        CfMath.ForEachUserRow(users, train.ItemCount, destination, (u, row) =>
         {
-            fixed (float* dst = destination)
+            ReadOnlySpan<int> ro = train.RowOffsets, ri = train.ItemIndices;
+            for (int p = _nbOffsets[u]; p < _nbOffsets[u + 1]; p++)
             {
-                nint basePtr = (nint)dst;
-                Parallel.For(0, userArray.Length, new ParallelOptions { MaxDegreeOfParallelism = userArray.Length >= 16 ? -1 : 1 }, r =>
-                {
-                    var row = new Span<float>((float*)basePtr + (long)r * n, n);
-                    row.Clear();
-                    int u = userArray[r];
-                    ReadOnlySpan<int> ro = train.RowOffsets, ri = train.ItemIndices;
-                    for (int p = _nbOffsets[u]; p < _nbOffsets[u + 1]; p++)
-                    {
-                        int v = _nbUsers[p];
-                        float s = _nbSims[p];
-                        for (int q = ro[v]; q < ro[v + 1]; q++) row[ri[q]] += s * (sw is null ? 1f : sw[q]);
-                    }
-                });
+                int v = _nbUsers[p];
+                float s = _nbSims[p];
+                for (int q = ro[v]; q < ro[v + 1]; q++) row[ri[q]] += s * (sw is null ? 1f : sw[q]);
             }
-        }
+        });
     }
 
     /// <inheritdoc />
