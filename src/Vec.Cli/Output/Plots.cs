@@ -1,0 +1,87 @@
+using ScottPlot;
+using Vec.Internals;
+
+namespace Vec.Cli.Output;
+
+/// <summary>One series of a line chart.</summary>
+/// <param name="Label">Legend text.</param>
+/// <param name="X">X values.</param>
+/// <param name="Y">Y values (same length as <paramref name="X"/>).</param>
+internal sealed record PlotSeries(string Label, double[] X, double[] Y);
+
+/// <summary><c>--plot FILE.png</c>: ScottPlot charts written atomically as PNG.</summary>
+internal static class Plots
+{
+    /// <summary>Default image size.</summary>
+    public const int Width = 900, Height = 560;
+
+    /// <summary>A line chart with markers, one line per series (e.g. recall against queries per second).</summary>
+    /// <param name="path">PNG file to write.</param>
+    /// <param name="title">Chart title.</param>
+    /// <param name="xLabel">X axis label.</param>
+    /// <param name="yLabel">Y axis label.</param>
+    /// <param name="series">The lines.</param>
+    /// <param name="logX">Plot X on a log10 scale (ticks labelled with the real values).</param>
+    public static void Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<PlotSeries> series, bool logX = false)
+    {
+        var plot = new Plot();
+        foreach (PlotSeries s in series)
+        {
+            double[] x = logX ? s.X.Select(v => Math.Log10(Math.Max(v, 1e-12))).ToArray() : s.X;
+            var line = plot.Add.Scatter(x, s.Y);
+            line.LegendText = s.Label;
+            line.MarkerSize = 6;
+            line.LineWidth = 2;
+        }
+
+        if (logX)
+        {
+            var ticks = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => FormatPower(v) };
+            plot.Axes.Bottom.TickGenerator = ticks;
+        }
+
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        if (series.Count > 1) plot.ShowLegend(Alignment.LowerLeft);
+        Save(plot, path);
+    }
+
+    /// <summary>A bar chart with one labelled bar per value (e.g. GFLOP/s per kernel, a metric per model).</summary>
+    /// <param name="path">PNG file to write.</param>
+    /// <param name="title">Chart title.</param>
+    /// <param name="yLabel">Value axis label.</param>
+    /// <param name="labels">One label per bar.</param>
+    /// <param name="values">Bar heights.</param>
+    public static void Bars(string path, string title, string yLabel, IReadOnlyList<string> labels, IReadOnlyList<double> values)
+    {
+        if (labels.Count != values.Count) throw new ArgumentException("one label per bar", nameof(labels));
+        var plot = new Plot();
+        var bars = plot.Add.Bars(values.ToArray());
+        var ticks = new Tick[labels.Count];
+        for (int i = 0; i < labels.Count; i++)
+        {
+            bars.Bars[i].Label = values[i].ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
+            ticks[i] = new Tick(i, labels[i]);
+        }
+
+        bars.ValueLabelStyle.FontSize = 11;
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = labels.Any(l => l.Length > 8) ? 30 : 0;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = labels.Any(l => l.Length > 8) ? Alignment.MiddleLeft : Alignment.UpperCenter;
+        plot.Axes.Margins(bottom: 0);
+        plot.Title(title);
+        plot.YLabel(yLabel);
+        Save(plot, path);
+    }
+
+    /// <summary>Renders <paramref name="plot"/> to PNG and writes it atomically.</summary>
+    public static void Save(Plot plot, string path, int width = Width, int height = Height)
+    {
+        byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(png), "--plot");
+    }
+
+    private static string FormatPower(double log10) =>
+        Math.Pow(10, log10).ToString(Math.Abs(log10) >= 4 ? "0.#E+0" : "G4", System.Globalization.CultureInfo.InvariantCulture);
+}
