@@ -32,8 +32,9 @@ internal static class RecommendCommand
         var format = new Option<string>("--format") { Description = "Data format.", DefaultValueFactory = _ => "ml100k" }.AcceptOnlyFromAmong("ml100k", "mlcsv");
         var algo = new Option<string>("--algo")
         {
-            Description = "Recommender (hybrid: EASE blended with content embeddings, tuned on a validation split).",
-            DefaultValueFactory = _ => "hybrid",
+            Description = "Recommender for --user (default ease; hybrid blends EASE with content embeddings and tunes the blend, slower). "
+                + "--text and --item use the content side of content/hybrid, else a content model of their own.",
+            DefaultValueFactory = _ => "ease",
             HelpName = "NAME",
         }.AcceptOnlyFromAmong([.. RecommenderRegistry.Names]);
         var user = new Option<long?>("--user") { Description = "User id: recommend for this user (their seen items are excluded).", HelpName = "ID" };
@@ -82,31 +83,31 @@ internal static class RecommendCommand
                 seedItem = index;
             }
 
-            bool needsEncoder = algorithm is "content" or "hybrid" || need is not null || itemId is not null;
+            bool contentMode = need is not null || itemId is not null;
+            bool algoHasContent = algorithm is "content" or "hybrid";
+            if (contentMode && !algoHasContent && parsed.GetResult(algo) is { Implicit: false })
+                context.Output.WriteLine($"note: --text and --item rank by content similarity; --algo {algorithm} is not used for them");
+            bool needsEncoder = algoHasContent || contentMode;
             using IVectorKernels kernels = KernelBackends.Create(KernelBackends.BestCpuName);
             using TextEncoder? encoder = needsEncoder
                 ? Jobs.Run(context, "Preparing the text encoder", _ => TextEncoders.CreateDefault(parsed.GetValue(model)?.FullName, dataset.Catalog.Items.Select(i => i.EmbeddingText)))
                 : null;
             if (encoder is not null) context.Output.WriteLine($"encoder: {encoder.ModelId}");
             var recContext = new RecommenderContext { Kernels = kernels, Encoder = encoder, Seed = parsed.GetValue(seed) };
-            using Recommender recommender = RecommenderRegistry.Create(algorithm, recContext);
+
+            // --text / --item with a CF algorithm: only a content model (cosine of item vectors) is needed.
+            string fitted = contentMode && !algoHasContent ? "content" : algorithm;
+            using Recommender recommender = fitted == algorithm
+                ? RecommenderRegistry.Create(algorithm, recContext)
+                : new ContentRecommender(new ContentRecommenderOptions { Scoring = ContentScoring.Similarity }, encoder, kernels);
             var watch = Stopwatch.StartNew();
-            Jobs.Run(context, CliFiles.Inv($"Fitting {algorithm} on {dataset.Ratings.Count:N0} ratings"), _ => recommender.Fit(train, dataset.Catalog));
+            Jobs.Run(context, CliFiles.Inv($"Fitting {fitted} on {dataset.Ratings.Count:N0} ratings"), _ => recommender.Fit(train, dataset.Catalog));
             double fitSeconds = watch.Elapsed.TotalSeconds;
             double? alpha = (recommender as HybridRecommender)?.Alpha;
             if (alpha is double a) context.Output.WriteLine(CliFiles.Inv($"hybrid blend: {a:0.##} CF + {1 - a:0.##} content (tuned on a validation split)"));
 
-            ContentRecommender? ownContent = null;
-            try
             {
-                ContentRecommender? Content()
-                {
-                    ContentRecommender? c = recommender as ContentRecommender ?? (recommender as HybridRecommender)?.Content as ContentRecommender;
-                    if (c is not null) return c;
-                    ownContent = new ContentRecommender(null, encoder, kernels);
-                    Jobs.Run(context, "Fitting the content model", _ => ownContent.Fit(train, dataset.Catalog));
-                    return ownContent;
-                }
+                ContentRecommender Content() => recommender as ContentRecommender ?? (ContentRecommender)((HybridRecommender)recommender).Content;
 
                 var explainer = new Explainer(train, dataset.Catalog);
                 IReadOnlyList<Recommendation> recs;
@@ -114,7 +115,7 @@ internal static class RecommendCommand
                 Func<Recommendation, (string Text, IReadOnlyList<BecauseJson> Because)> explain;
                 if (need is not null)
                 {
-                    ContentRecommender content = Content()!;
+                    ContentRecommender content = Content();
                     recs = content.RecommendForText(need, u, kValue);
                     mode = "text";
                     heading = $"items for \"{need}\"" + (userId is null ? "" : $", blended with user {userId}'s profile");
@@ -122,7 +123,7 @@ internal static class RecommendCommand
                 }
                 else if (seedItem is int s)
                 {
-                    ContentRecommender content = Content()!;
+                    ContentRecommender content = Content();
                     recs = content.RecommendSimilar(s, kValue, u);
                     mode = "item";
                     heading = $"more like {explainer.Title(s)}" + (userId is null ? "" : $", excluding what user {userId} has seen");
@@ -132,7 +133,7 @@ internal static class RecommendCommand
                 {
                     recs = recommender.Recommend(u!.Value, kValue);
                     mode = "user";
-                    heading = CliFiles.Inv($"recommendations for user {userId} ({algorithm}; {train.ItemsOf(u.Value).Length} rated items excluded)");
+                    heading = CliFiles.Inv($"recommendations for user {userId} ({fitted}; {train.ItemsOf(u.Value).Length} rated items excluded)");
                     explain = r => explainer.ForUser(recommender, u.Value, r);
                 }
 
@@ -157,13 +158,9 @@ internal static class RecommendCommand
                 else context.Console.Write(table);
                 if (parsed.GetValue(json) is { } jsonFile)
                 {
-                    CliJson.Write(context, jsonFile.FullName, new RecommendReport(dataset.Source, algorithm, mode, userId, need, itemId, kValue,
+                    CliJson.Write(context, jsonFile.FullName, new RecommendReport(dataset.Source, fitted, mode, userId, need, itemId, kValue,
                         encoder?.ModelId, train.UserCount, train.ItemCount, dataset.Ratings.Count, fitSeconds, alpha, results));
                 }
-            }
-            finally
-            {
-                ownContent?.Dispose();
             }
 
             return 0;
