@@ -128,7 +128,7 @@ public class IndexCommandTests
         }
 
         var ivfBuild = Ok("index", "build", "--input", dir.File_("base.fvecs"), "--output", ivf, "--type", "ivfpq", "--metric", "l2", "--json", dir.File_("ib.json"));
-        Assert.Contains("ivfpq (nlist 64, M 4, 8 bits", ivfBuild.Stdout); // the defaults for n = 2000, d = 16
+        Assert.Contains("ivfpq (nlist 51, M 4, 8 bits", ivfBuild.Stdout); // the defaults for n = 2000, d = 16: min(128, 2000 / 39), 16 / 4
         var low = Ok("index", "search", "--index", ivf, "--query", dir.File_("query.fvecs"), "--gt", dir.File_("gt.ivecs"), "--nprobe", "1", "--json", dir.File_("low.json"));
         var high = Ok("index", "search", "--index", ivf, "--query", dir.File_("query.fvecs"), "--gt", dir.File_("gt.ivecs"), "--nprobe", "64", "--json", dir.File_("high.json"));
         double Recall10(string file) => JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("recallAt10").GetDouble();

@@ -111,7 +111,7 @@ public class RecommendCommandTests
     {
         using var dir = new TempFolder();
         string data = WriteData(dir), json = dir.File_("h.json");
-        var run = CliRunner.Run("recommend", "--data", data, "--format", "mlcsv", "--algo", "hybrid", "--user", "2", "--text", "tears", "--k", "3", "--json", json);
+        var run = CliRunner.Run("recommend", "--data", data, "--format", "mlcsv", "--algo", "hybrid", "--dimension", "32", "--user", "2", "--text", "tears", "--k", "3", "--json", json);
         Assert.True(run.Code == 0, run.Stderr);
         Assert.Contains("hybrid blend:", run.Stdout);
         var root = JsonDocument.Parse(File.ReadAllText(json)).RootElement;

@@ -43,10 +43,12 @@ internal static class RecommendCommand
         var k = CliOptions.Positive("--k", "Number of recommendations.", 10);
         var model = CliOptions.InputFolder("--model", "Sentence-transformers model folder for the content side (default: the model cache or VECREC_MODEL_DIR, else the hashing encoder).", required: false);
         var seed = new Option<int>("--seed") { Description = "Seed of models with randomness.", DefaultValueFactory = _ => 42 };
+        var dimension = CliOptions.Positive("--dimension", "Buckets of the hashing encoder, used when no sentence-transformers model is found (smaller fits faster).", 1024)
+            .Must(v => v <= HashingTextEncoderOptions.MaxDimension, $"must be at most {HashingTextEncoderOptions.MaxDimension}");
         var json = CliOptions.Json();
         var command = new Command("recommend", "Recommend items for a user, a free-text need or an item, with titles, scores and explanations.")
         {
-            data, format, algo, user, text, item, k, model, seed, json,
+            data, format, algo, user, text, item, k, model, seed, dimension, json,
         };
         command.Validators.Add(r =>
         {
@@ -90,7 +92,7 @@ internal static class RecommendCommand
             bool needsEncoder = algoHasContent || contentMode;
             using IVectorKernels kernels = KernelBackends.Create(KernelBackends.BestCpuName);
             using TextEncoder? encoder = needsEncoder
-                ? Jobs.Run(context, "Preparing the text encoder", _ => TextEncoders.CreateDefault(parsed.GetValue(model)?.FullName, dataset.Catalog.Items.Select(i => i.EmbeddingText)))
+                ? Jobs.Run(context, "Preparing the text encoder", _ => TextEncoders.CreateDefault(parsed.GetValue(model)?.FullName, dataset.Catalog.Items.Select(i => i.EmbeddingText), hashingOptions: new HashingTextEncoderOptions { Dimension = parsed.GetValue(dimension) }))
                 : null;
             if (encoder is not null) context.Output.WriteLine($"encoder: {encoder.ModelId}");
             var recContext = new RecommenderContext { Kernels = kernels, Encoder = encoder, Seed = parsed.GetValue(seed) };
