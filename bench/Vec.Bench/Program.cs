@@ -58,7 +58,7 @@ public static class Program
                     return 2;
             }
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or Vec.Cli.CliException)
         {
             Console.Error.WriteLine($"Vec.Bench: {e.Message}");
             return 2;

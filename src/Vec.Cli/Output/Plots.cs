@@ -7,7 +7,8 @@ namespace Vec.Cli.Output;
 /// <param name="Label">Legend text.</param>
 /// <param name="X">X values.</param>
 /// <param name="Y">Y values (same length as <paramref name="X"/>).</param>
-internal sealed record PlotSeries(string Label, double[] X, double[] Y);
+/// <param name="PointLabels">Optional text beside each point (e.g. the nprobe of an operating point); null or empty entries draw none.</param>
+internal sealed record PlotSeries(string Label, double[] X, double[] Y, string[]? PointLabels = null);
 
 /// <summary><c>--plot FILE.png</c>: ScottPlot charts written atomically as PNG.</summary>
 internal static class Plots
@@ -32,6 +33,16 @@ internal static class Plots
             line.LegendText = s.Label;
             line.MarkerSize = 6;
             line.LineWidth = 2;
+            for (int i = 0; i < (s.PointLabels?.Length ?? 0) && i < x.Length; i++)
+            {
+                if (string.IsNullOrEmpty(s.PointLabels![i])) continue;
+                var text = plot.Add.Text(s.PointLabels[i], x[i], s.Y[i]);
+                text.LabelFontSize = 11;
+                text.LabelFontColor = line.Color;
+                text.LabelAlignment = Alignment.LowerLeft;
+                text.LabelOffsetX = 4;
+                text.LabelOffsetY = -4;
+            }
         }
 
         if (logX)
