@@ -121,7 +121,7 @@ internal static class BenchCommand
                 Plots.Bars(plotFile.FullName,
                     $"VecRec kernels{(report.Smoke ? $" ({size} sizes, smoke)" : "")}: {report.Machine.Cpu}, {report.Machine.Threads} threads",
                     "GFLOP/s (compute) | GB/s (memory-bound)",
-                    report.Results.Select(r => $"{r.Kernel}{(severalBackends ? " " + r.Backend : "")} [{r.Unit}]").ToArray(),
+                    report.Results.Select(r => $"{r.Kernel}{(severalBackends ? " · " + r.Backend : "")} [{r.Unit}]").ToArray(),
                     report.Results.Select(r => r.Value).ToArray());
                 context.Output.WriteLine($"wrote {plotFile.FullName}");
             }
@@ -214,8 +214,8 @@ internal static class BenchCommand
                     g.Select(p => p.BatchQps).ToArray(), g.Select(p => p.Recall10At10).ToArray(),
                     g.Select(p => p.NProbe == 0 ? "" : CliOptions.Inv($"{p.NProbe}")).ToArray())).ToArray();
                 Plots.Lines(plotFile.FullName,
-                    CliOptions.Inv($"{report.Engine} on {Path.GetFileName(report.Config.Base)} ({report.Count} x {report.Dimension}, {report.Config.Metric}){(report.Smoke ? ", smoke" : "")}; labels: nprobe"),
-                    "batch queries per second (log scale)", "10-recall@10", series, logX: true);
+                    CliOptions.Inv($"{report.Engine}: {Path.GetFileName(report.Config.Base)}, {report.Config.Metric}{(report.Smoke ? " (smoke)" : "")}"),
+                    "batch queries per second (log scale); point labels: nprobe", "10-recall@10", series, logX: true);
                 context.Output.WriteLine($"wrote {plotFile.FullName}");
             }
 
