@@ -25,6 +25,19 @@ internal static class BenchCommand
         return command;
     }
 
+    /// <summary>An option's value in a command validator, or <paramref name="fallback"/> when it does not convert (the parser reports that error itself).</summary>
+    private static T? Safe<T>(CommandResult r, Option<T> option, T? fallback = default)
+    {
+        try
+        {
+            return r.GetValue(option);
+        }
+        catch (InvalidOperationException)
+        {
+            return fallback;
+        }
+    }
+
     private static string[] BackendNames => KernelBackends.All.Select(b => b.Name).ToArray();
 
     /// <summary>A validator: every backend named must be available on this machine.</summary>
@@ -79,10 +92,10 @@ internal static class BenchCommand
         };
         command.Validators.Add(r =>
         {
-            string[] names = r.GetValue(backend) ?? [];
-            bool small = r.GetValue(quick) || r.GetValue(sizes) is "quick" or "tiny";
+            string[] names = Safe(r, backend) ?? [];
+            bool small = Safe(r, quick) || (Safe(r, sizes) ?? "full") is "quick" or "tiny";
             if (names.Length > 0 && KernelTable.SlowBackendProblem(names, small) is { } problem) r.AddError(problem);
-            if (r.GetValue(save) && r.GetResult(json) is { Implicit: false }) r.AddError("give --json FILE or --save, not both");
+            if (Safe(r, save) && r.GetResult(json) is { Implicit: false }) r.AddError("give --json FILE or --save, not both");
         });
         command.SetAction(parsed =>
         {
@@ -170,8 +183,8 @@ internal static class BenchCommand
         };
         command.Validators.Add(r =>
         {
-            int[] refines = r.GetValue(refine) ?? [0];
-            if (refines.Any(v => v > 0) && r.GetValue(index) == "flat") r.AddError("--refine applies to --index ivfpq only");
+            int[] refines = Safe(r, refine) ?? [0];
+            if (refines.Any(v => v > 0) && Safe(r, index) == "flat") r.AddError("--refine applies to --index ivfpq only");
             else if (r.GetResult(refineStorage) is { Implicit: false } && !refines.Any(v => v > 0)) r.AddError("--refine-storage needs --refine R > 0");
         });
         command.SetAction(parsed =>
