@@ -22,8 +22,8 @@ internal static class CfTuning
         {
             switch (args[i])
             {
-                case "--out": output = Cli.Value(args, ref i); break;
-                case "--model": only.Add(Cli.Value(args, ref i)); break;
+                case "--out": output = BenchCli.Value(args, ref i); break;
+                case "--model": only.Add(BenchCli.Value(args, ref i)); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}' (tune-cf --out FILE [--model NAME]...)", nameof(args));
             }
         }
@@ -47,7 +47,7 @@ internal static class CfTuning
 
     private static (Interactions Train, Interactions Test, Interactions ValTrain, Interactions Val) Data()
     {
-        RatingDataset data = MovieLens.Load100K(Path.Combine(Vec.Bench.Data.SharedDirectory(), "data", "movielens-100k"));
+        RatingDataset data = MovieLens.Load100K(Path.Combine(Vec.Cli.Bench.Data.SharedDirectory(), "data", "movielens-100k"));
         RatingSplit split = Splits.Stratified(data.Ratings);
         RatingSplit val = Splits.Stratified(split.Train, 0.75, 43);
         (Interactions train, Interactions test) = data.ToMatrices(split.Train, split.Test);

@@ -30,17 +30,17 @@ internal static class EmbedBench
         {
             switch (args[i])
             {
-                case "--model": model = Cli.Value(args, ref i); break;
-                case "--threads": threads = Cli.Positive(args, ref i); break;
-                case "--repeats": repeats = Cli.Positive(args, ref i); break;
+                case "--model": model = BenchCli.Value(args, ref i); break;
+                case "--threads": threads = BenchCli.Positive(args, ref i); break;
+                case "--repeats": repeats = BenchCli.Positive(args, ref i); break;
                 case "--batch-sizes":
-                    batchSizes = [.. Cli.Value(args, ref i).Split(',').Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int b) && b > 0 ? b : throw new ArgumentException($"bad batch size '{s}'", nameof(args)))];
+                    batchSizes = [.. BenchCli.Value(args, ref i).Split(',').Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int b) && b > 0 ? b : throw new ArgumentException($"bad batch size '{s}'", nameof(args)))];
                     break;
                 case "--peer": peer = true; break;
-                case "--max-batch-tokens": maxBatchTokens = Cli.Positive(args, ref i); break;
-                case "--python": python = Cli.Value(args, ref i); break;
+                case "--max-batch-tokens": maxBatchTokens = BenchCli.Positive(args, ref i); break;
+                case "--python": python = BenchCli.Value(args, ref i); break;
                 case "--quick": quick = true; break;
-                case "--json": json = Cli.Value(args, ref i); break;
+                case "--json": json = BenchCli.Value(args, ref i); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}", nameof(args));
             }
         }
@@ -52,7 +52,7 @@ internal static class EmbedBench
         if (quick) titles = titles[..300];
 
         var report = new EmbedReport(MachineInfo.Current(threads, ["simd"]), Path.GetFullPath(model), threads, repeats, quick, [], [], null);
-        Console.WriteLine($"# embed: all-MiniLM-L6-v2 through ONNX Runtime, {threads} threads{Cli.SmokeNote(quick)}");
+        Console.WriteLine($"# embed: all-MiniLM-L6-v2 through ONNX Runtime, {threads} threads{BenchCli.SmokeNote(quick)}");
         Console.WriteLine($"# {report.Machine.Cpu}; {report.Machine.Runtime}");
         Console.WriteLine();
         Console.WriteLine("| set | texts | mean tokens | batch | padding | texts/s | outside ORT | tokenise | pool+norm | alloc B/text | peer texts/s | ratio |");
@@ -111,7 +111,7 @@ internal static class EmbedBench
         report = report with { DynamicPaddingSpeedup = dynamicRow.TextsPerSecond / fixedRow.TextsPerSecond };
         foreach (string note in report.Notes) Console.WriteLine(note);
 
-        if (json is not null) Cli.WriteReport(json, report, Markdown(report));
+        if (json is not null) BenchCli.WriteReport(json, report, Markdown(report), Console.Out);
         return 0;
     }
 
@@ -123,7 +123,7 @@ internal static class EmbedBench
     private static string Markdown(EmbedReport report)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"# embed: all-MiniLM-L6-v2, {report.Threads} threads{Cli.SmokeNote(report.Quick)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"# embed: all-MiniLM-L6-v2, {report.Threads} threads{BenchCli.SmokeNote(report.Quick)}");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"{report.Machine.Cpu}; {report.Machine.Runtime}; best of {report.Repeats} passes over the whole set; one batch per core, each with one ONNX Runtime thread, unless a row says otherwise; at most {OnnxEncoderOptions.DefaultCpuBatchTokens} padded tokens per ONNX Runtime call unless a row says \"no token cap\".");
         sb.AppendLine();

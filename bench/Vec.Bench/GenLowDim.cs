@@ -34,15 +34,15 @@ public static class GenLowDim
         {
             switch (args[i])
             {
-                case "--n": n = Cli.Positive(args, ref i); break;
-                case "--queries": queries = Cli.Positive(args, ref i); break;
-                case "--dim": dim = Cli.Positive(args, ref i); break;
-                case "--intrinsic": intrinsic = Cli.Positive(args, ref i); break;
-                case "--clusters": clusters = Cli.Positive(args, ref i); break;
-                case "--seed": seed = Cli.Positive(args, ref i); break;
-                case "--out": output = Cli.Value(args, ref i); break;
-                case "--backend": backend = Cli.Value(args, ref i); break;
-                case "--threads": threads = Cli.Positive(args, ref i); break;
+                case "--n": n = BenchCli.Positive(args, ref i); break;
+                case "--queries": queries = BenchCli.Positive(args, ref i); break;
+                case "--dim": dim = BenchCli.Positive(args, ref i); break;
+                case "--intrinsic": intrinsic = BenchCli.Positive(args, ref i); break;
+                case "--clusters": clusters = BenchCli.Positive(args, ref i); break;
+                case "--seed": seed = BenchCli.Positive(args, ref i); break;
+                case "--out": output = BenchCli.Value(args, ref i); break;
+                case "--backend": backend = BenchCli.Value(args, ref i); break;
+                case "--threads": threads = BenchCli.Positive(args, ref i); break;
                 default:
                     throw new ArgumentException($"unknown option '{args[i]}' for gen-lowdim\nusage: Vec.Bench gen-lowdim --out DIR [--n 100000] [--queries 1000] " +
                                                 "[--dim 384] [--intrinsic 24] [--clusters 64] [--seed 7] [--backend NAME] [--threads T]", nameof(args));
@@ -73,7 +73,7 @@ public static class GenLowDim
         }
         var info = new { n, queries, dim, intrinsic, clusters, seed, groundTruthK = k, generator = "Vec.Bench gen-lowdim" };
         string infoPath = Path.Combine(dir, "info.json");
-        File.WriteAllText(infoPath + ".tmp", JsonSerializer.Serialize(info, Cli.Json));
+        File.WriteAllText(infoPath + ".tmp", JsonSerializer.Serialize(info, BenchCli.Json));
         File.Move(infoPath + ".tmp", infoPath, overwrite: true);
         Console.WriteLine($"wrote {dir}/{{base,query}}.fvecs, groundtruth{{,_cosine}}.ivecs, info.json");
         return 0;

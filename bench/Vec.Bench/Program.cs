@@ -20,6 +20,7 @@ public static class Program
                Vec.Bench tune-cf --out FILE [--model itemknn|userknn|rp3b|ease|als|rp3b-2|als-2]...   (the CF hyperparameter search, minutes)
                Vec.Bench bdn [BenchmarkDotNet args, e.g. --filter *Search*]
                Vec.Bench backends
+        kernels and ann are the same code as 'vecrec bench kernels|ann' (src/Vec.Cli/Bench), which add --plot FILE.png.
         Default backends: every available one except scalar and ilgpu-cpu (allowed explicitly with --quick).
         --json FILE also writes FILE with the extension .md (markdown table); --save picks
         bench/results/<cpu-slug>/<mode>[-smoke]-<utc time>.json. See docs/benchmarks.md.
@@ -58,7 +59,7 @@ public static class Program
                     return 2;
             }
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or Vec.Cli.CliException)
         {
             Console.Error.WriteLine($"Vec.Bench: {e.Message}");
             return 2;

@@ -30,13 +30,13 @@ internal static class RecBench
         {
             switch (args[i])
             {
-                case "--data": data = Cli.Value(args, ref i); break;
-                case "--algo": algos = Cli.Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
-                case "--repeats": repeats = Cli.Positive(args, ref i); break;
-                case "--threads": threads = Cli.Positive(args, ref i); break;
+                case "--data": data = BenchCli.Value(args, ref i); break;
+                case "--algo": algos = BenchCli.Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
+                case "--repeats": repeats = BenchCli.Positive(args, ref i); break;
+                case "--threads": threads = BenchCli.Positive(args, ref i); break;
                 case "--peer": peer = true; break;
-                case "--python": python = Cli.Value(args, ref i); break;
-                case "--json": json = Cli.Value(args, ref i); break;
+                case "--python": python = BenchCli.Value(args, ref i); break;
+                case "--json": json = BenchCli.Value(args, ref i); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'\n{Usage}", nameof(args));
             }
         }
@@ -108,7 +108,7 @@ internal static class RecBench
             sb.AppendLine(Header).AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
             foreach (RecRow r in rows) sb.AppendLine(Format(r));
             foreach (string n in notes) sb.AppendLine().AppendLine(n);
-            Cli.WriteReport(json, new { Machine = MachineInfo.Current(threads, ["simd"]), Rows = rows, Notes = notes }, sb.ToString());
+            BenchCli.WriteReport(json, new { Machine = MachineInfo.Current(threads, ["simd"]), Rows = rows, Notes = notes }, sb.ToString(), Console.Out);
         }
 
         return 0;

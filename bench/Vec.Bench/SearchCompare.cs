@@ -83,11 +83,11 @@ public static class SearchCompare
         {
             switch (args[i])
             {
-                case "--backend": backends.Add(Cli.Value(args, ref i)); break;
-                case "--threads": threads = Cli.Positive(args, ref i); break;
+                case "--backend": backends.Add(BenchCli.Value(args, ref i)); break;
+                case "--threads": threads = BenchCli.Positive(args, ref i); break;
                 case "--quick": quick = true; break;
-                case "--json": json = Cli.Value(args, ref i); break;
-                case "--python": python = Cli.Value(args, ref i); break;
+                case "--json": json = BenchCli.Value(args, ref i); break;
+                case "--python": python = BenchCli.Value(args, ref i); break;
                 case "--save": save = true; break;
                 default: throw new ArgumentException($"unknown option '{args[i]}' for search-compare", nameof(args));
             }
@@ -153,10 +153,10 @@ public static class SearchCompare
                         Metric m = metric == "ip" ? Metric.InnerProduct : Metric.L2;
                         var ids = new int[nq * K];
                         var scores = new float[nq * K];
-                        double batchS = Timer.Median(() => searcher.Search(queries, nq, K, m, ids, scores), warmup: 1, repeats);
+                        double batchS = BenchTimer.Median(() => searcher.Search(queries, nq, K, m, ids, scores), warmup: 1, repeats);
                         var singleIds = new int[single * K];
                         var singleScores = new float[single * K];
-                        double singleS = Timer.Median(() =>
+                        double singleS = BenchTimer.Median(() =>
                         {
                             for (int q = 0; q < single; q++)
                                 searcher.Search(queries.AsSpan(q * d, d), 1, K, m, singleIds.AsSpan(q * K, K), singleScores.AsSpan(q * K, K));
@@ -171,8 +171,8 @@ public static class SearchCompare
                 MachineInfo.Current(threads, backends), faissVersion, results);
             Console.WriteLine();
             Console.WriteLine(Markdown(report));
-            if (save) json ??= Cli.ResultsPath("search-compare", quick);
-            if (json is not null) Cli.WriteReport(json, report, Markdown(report));
+            if (save) json ??= BenchCli.ResultsPath("search-compare", quick);
+            if (json is not null) BenchCli.WriteReport(json, report, Markdown(report), Console.Out);
             return 0;
         }
         finally
@@ -228,13 +228,13 @@ public static class SearchCompare
         $"{r.Dataset,-20} {r.Metric,-3} {r.Mode,-6} {r.Engine,-24} {r.Qps,12:F0} QPS  x{r.RatioToFaiss,5:F2}" +
         (r.RecallVsFaiss is null ? "" : $"  recall@10 vs faiss {r.RecallVsFaiss:F4}") +
         (r.RecallVsGroundTruth is null ? "" : $"  vs truth {r.RecallVsGroundTruth:F4}") +
-        Cli.TargetNote(r.Target, r.MeetsTarget);
+        BenchCli.TargetNote(r.Target, r.MeetsTarget);
 
     /// <summary>The report as a markdown table.</summary>
     public static string Markdown(CompareReport report)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"# VecRec vs FAISS flat{Cli.SmokeNote(report.Smoke)}");
+        sb.AppendLine($"# VecRec vs FAISS flat{BenchCli.SmokeNote(report.Smoke)}");
         sb.AppendLine();
         sb.AppendLine($"{report.TimestampUtc}; {report.Machine.Cpu}; {report.Machine.Threads} threads of {report.Machine.LogicalCores}; {report.Machine.Runtime}; FAISS {report.FaissVersion}; k = {K}");
         sb.AppendLine();
@@ -242,7 +242,7 @@ public static class SearchCompare
         sb.AppendLine("|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|");
         foreach (var r in report.Results)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Dataset} | {r.Metric} | {r.Mode} | {r.Engine} | {r.Queries} | {r.MedianMs:F3} | {r.Qps:F0} | {r.RatioToFaiss:F2} | {r.RecallVsFaiss?.ToString("F4", CultureInfo.InvariantCulture) ?? ""} | {r.RecallVsGroundTruth?.ToString("F4", CultureInfo.InvariantCulture) ?? ""} | {r.Target ?? ""} | {Cli.YesNo(r.MeetsTarget)} |"));
+                $"| {r.Dataset} | {r.Metric} | {r.Mode} | {r.Engine} | {r.Queries} | {r.MedianMs:F3} | {r.Qps:F0} | {r.RatioToFaiss:F2} | {r.RecallVsFaiss?.ToString("F4", CultureInfo.InvariantCulture) ?? ""} | {r.RecallVsGroundTruth?.ToString("F4", CultureInfo.InvariantCulture) ?? ""} | {r.Target ?? ""} | {BenchCli.YesNo(r.MeetsTarget)} |"));
         return sb.ToString();
     }
 

@@ -7,7 +7,8 @@ namespace Vec.Cli.Output;
 /// <param name="Label">Legend text.</param>
 /// <param name="X">X values.</param>
 /// <param name="Y">Y values (same length as <paramref name="X"/>).</param>
-internal sealed record PlotSeries(string Label, double[] X, double[] Y);
+/// <param name="PointLabels">Optional text beside each point (e.g. the nprobe of an operating point); null or empty entries draw none.</param>
+internal sealed record PlotSeries(string Label, double[] X, double[] Y, string[]? PointLabels = null);
 
 /// <summary><c>--plot FILE.png</c>: ScottPlot charts written atomically as PNG.</summary>
 internal static class Plots
@@ -32,6 +33,16 @@ internal static class Plots
             line.LegendText = s.Label;
             line.MarkerSize = 6;
             line.LineWidth = 2;
+            for (int i = 0; i < (s.PointLabels?.Length ?? 0) && i < x.Length; i++)
+            {
+                if (string.IsNullOrEmpty(s.PointLabels![i])) continue;
+                var text = plot.Add.Text(s.PointLabels[i], x[i], s.Y[i]);
+                text.LabelFontSize = 11;
+                text.LabelFontColor = line.Color;
+                text.LabelAlignment = Alignment.LowerLeft;
+                text.LabelOffsetX = 4;
+                text.LabelOffsetY = -4;
+            }
         }
 
         if (logX)
@@ -67,12 +78,19 @@ internal static class Plots
 
         bars.ValueLabelStyle.FontSize = 11;
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = labels.Any(l => l.Length > 8) ? 30 : 0;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = labels.Any(l => l.Length > 8) ? Alignment.MiddleLeft : Alignment.UpperCenter;
+        // Long labels are rotated; the axis gets room for the longest one (ScottPlot does not measure rotated labels), and
+        // many long labels read top to bottom so none runs off the right edge.
+        int longest = labels.Count == 0 ? 0 : labels.Max(l => l.Length);
+        bool rotate = longest > 8, vertical = rotate && labels.Count > 12;
+        plot.Axes.Bottom.TickLabelStyle.Rotation = vertical ? 90 : rotate ? 30 : 0;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = rotate ? Alignment.MiddleLeft : Alignment.UpperCenter;
+        int labelRoom = vertical ? 7 * longest + 12 : rotate ? (int)(3.5 * longest) + 24 : 0;
+        if (rotate) plot.Axes.Bottom.MinimumSize = labelRoom;
+        if (rotate && !vertical) plot.Axes.Right.MinimumSize = Math.Min(6 * longest, 260);
         plot.Axes.Margins(bottom: 0);
         plot.Title(title);
         plot.YLabel(yLabel);
-        Save(plot, path);
+        Save(plot, path, Width, vertical ? Height + Math.Max(0, labelRoom - 80) : Height);
     }
 
     /// <summary>Renders <paramref name="plot"/> to PNG and writes it atomically.</summary>

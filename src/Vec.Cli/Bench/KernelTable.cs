@@ -2,9 +2,10 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Vec.Internals;
 using Vec.Kernels;
 
-namespace Vec.Bench;
+namespace Vec.Cli.Bench;
 
 /// <summary>One measured figure of the kernels table.</summary>
 /// <param name="Backend">Backend name.</param>
@@ -31,7 +32,17 @@ public sealed record MachineInfo(string Cpu, int LogicalCores, int Threads, stri
             RuntimeInformation.FrameworkDescription, string.Join(",", backends));
 }
 
-/// <summary>The <c>kernels</c> console mode: the machine's peaks, then every kernel on every chosen backend.</summary>
+/// <summary>Settings of one <c>kernels</c> run.</summary>
+/// <param name="Backends">Backends measured, in order.</param>
+/// <param name="Threads">Threads for the kernels and the machine peak.</param>
+/// <param name="Sizes"><c>full</c> (the reported figures), <c>quick</c> (smoke sizes) or <c>tiny</c> (a few seconds, for tests).</param>
+public sealed record KernelRunConfig(IReadOnlyList<string> Backends, int Threads, string Sizes)
+{
+    /// <summary>True for every size set but <c>full</c>: the report is a smoke run.</summary>
+    public bool Smoke => Sizes != "full";
+}
+
+/// <summary>The <c>kernels</c> mode (<c>vecrec bench kernels</c>, <c>Vec.Bench kernels</c>): the machine's peaks, then every kernel on every chosen backend.</summary>
 public static class KernelTable
 {
     private sealed record Sizes(int ProductRows, int SearchQueries, int SearchRows, int SingleRows, int TopKRows, int TopKColumns,
@@ -39,7 +50,14 @@ public static class KernelTable
 
     private static readonly Sizes Full = new(4096, 1000, 100_000, 100_000, 64, 100_000, 64, 256, 100_000, 2, 7);
     private static readonly Sizes Quick = new(512, 100, 10_000, 20_000, 8, 20_000, 16, 128, 10_000, 1, 3);
+    private static readonly Sizes Tiny = new(128, 16, 5_000, 5_000, 4, 8_192, 4, 32, 2_000, 0, 1);
     private const int Dimension = 384;
+
+    /// <summary>Measurements per backend (the rows <see cref="Execute"/> yields for each).</summary>
+    public const int KernelsPerBackend = 9;
+
+    /// <summary>The size sets: <c>full</c>, <c>quick</c>, <c>tiny</c>.</summary>
+    public static readonly string[] SizeNames = ["full", "quick", "tiny"];
 
     /// <summary>Parses the options and runs the table; returns the exit code.</summary>
     public static int Run(string[] args)
@@ -53,44 +71,73 @@ public static class KernelTable
         {
             switch (args[i])
             {
-                case "--backend": backends.Add(Cli.Value(args, ref i)); break;
-                case "--threads": threads = Cli.Positive(args, ref i); break;
+                case "--backend": backends.Add(BenchCli.Value(args, ref i)); break;
+                case "--threads": threads = BenchCli.Positive(args, ref i); break;
                 case "--quick": quick = true; break;
-                case "--json": json = Cli.Value(args, ref i); break;
+                case "--json": json = BenchCli.Value(args, ref i); break;
                 case "--save": save = true; break;
                 default: throw new ArgumentException($"unknown option '{args[i]}' for kernels", nameof(args));
             }
         }
         if (backends.Count == 0) backends.AddRange(Data.DefaultBackends());
-        foreach (string b in backends.Where(Data.IsSlow))
-            if (!quick) throw new ArgumentException($"backend '{b}' is far too slow for the full sizes; add --quick", nameof(args));
+        if (SlowBackendProblem(backends, quick) is { } problem) throw new ArgumentException(problem, nameof(args));
 
-        Sizes sizes = quick ? Quick : Full;
-        Console.WriteLine($"VecRec kernels benchmark{(quick ? " (--quick: smoke sizes, not the reported figures)" : "")}");
-        Console.WriteLine($"cpu: {Data.CpuModel()}; threads: {threads}; backends: {string.Join(", ", backends)}");
-        Console.Write("measuring machine peak ... ");
+        var report = Execute(new KernelRunConfig(backends, threads, quick ? "quick" : "full"), Console.Out);
+        Console.WriteLine();
+        Console.WriteLine(Markdown(report));
+        if (save) json ??= BenchCli.ResultsPath("kernels", quick);
+        if (json is not null) BenchCli.WriteReport(json, report, Markdown(report), Console.Out);
+        return 0;
+    }
+
+    /// <summary>The error for a slow backend (scalar, ilgpu-cpu) asked for at the full sizes, or <see langword="null"/>.</summary>
+    public static string? SlowBackendProblem(IEnumerable<string> backends, bool smallSizes)
+    {
+        ArgumentNullException.ThrowIfNull(backends);
+        foreach (string b in backends.Where(Data.IsSlow))
+            if (!smallSizes) return $"backend '{b}' is far too slow for the full sizes; add --quick";
+        return null;
+    }
+
+    /// <summary>Measures the machine peak and every kernel on every backend of <paramref name="config"/>, logging each row to
+    /// <paramref name="log"/> and reporting the fraction done to <paramref name="progress"/>.</summary>
+    public static KernelReport Execute(KernelRunConfig config, TextWriter log, IProgress<double>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(log);
+        Sizes sizes = config.Sizes switch
+        {
+            "full" => Full,
+            "quick" => Quick,
+            "tiny" => Tiny,
+            _ => throw new ArgumentException($"unknown size set '{config.Sizes}' (full, quick or tiny)", nameof(config)),
+        };
+        bool quick = config.Smoke;
+        int threads = config.Threads;
+        var backends = config.Backends;
+        double steps = 1 + KernelsPerBackend * backends.Count, done = 0;
+        log.WriteLine($"VecRec kernels benchmark{(quick ? $" (--{(config.Sizes == "tiny" ? "sizes tiny" : "quick")}: smoke sizes, not the reported figures)" : "")}");
+        log.WriteLine($"cpu: {Data.CpuModel()}; threads: {threads}; backends: {string.Join(", ", backends)}");
+        log.Write("measuring machine peak ... ");
         var peak = MachinePeak.Measure(threads, quick);
-        Console.WriteLine($"FP32 FMA (Vector{peak.VectorBits}) {peak.PeakGflops:F1} GFLOP/s; read bandwidth {peak.BandwidthGBs:F1} GB/s ({peak.BandwidthBufferMiB} MiB buffer)");
+        progress?.Report(++done / steps);
+        log.WriteLine($"FP32 FMA (Vector{peak.VectorBits}) {peak.PeakGflops:F1} GFLOP/s; read bandwidth {peak.BandwidthGBs:F1} GB/s ({peak.BandwidthBufferMiB} MiB buffer)");
 
         var results = new List<KernelResult>();
         foreach (string name in backends)
         {
             using IVectorKernels kernels = KernelBackends.Create(name, new KernelOptions { MaxThreads = threads });
-            Console.WriteLine($"backend {kernels.Name}: {kernels.Description}");
+            log.WriteLine($"backend {kernels.Name}: {kernels.Description}");
             foreach (var r in Measure(kernels, sizes, peak))
             {
                 results.Add(r);
-                Console.WriteLine("  " + FormatRow(r));
+                progress?.Report(++done / steps);
+                log.WriteLine("  " + FormatRow(r));
             }
         }
 
-        var report = new KernelReport("kernels", quick, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+        return new KernelReport("kernels", quick, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
             MachineInfo.Current(threads, backends), peak, results);
-        Console.WriteLine();
-        Console.WriteLine(Markdown(report));
-        if (save) json ??= Cli.ResultsPath("kernels", quick);
-        if (json is not null) Cli.WriteReport(json, report, Markdown(report));
-        return 0;
     }
 
     private static IEnumerable<KernelResult> Measure(IVectorKernels kernels, Sizes s, MachinePeak peak)
@@ -109,7 +156,7 @@ public static class KernelTable
             double gbs = bytes / seconds / 1e9, pct = 100 * gbs / peak.BandwidthGBs;
             return new(be, kernel, shape, Ms(seconds), gbs, "GB/s", pct, target, targetPercent is null ? null : pct >= targetPercent);
         }
-        double Time(Action body) => Timer.Median(body, s.Warmup, s.Repeats);
+        double Time(Action body) => BenchTimer.Median(body, s.Warmup, s.Repeats);
 
         // Products: C = A·Bᵀ and the cosine / squared-L2 matrices, 2·m·n·d flops each.
         {
@@ -190,14 +237,14 @@ public static class KernelTable
     }
 
     private static string FormatRow(KernelResult r) =>
-        $"{r.Kernel,-28} {r.Shape,-22} {r.MedianMs,10:F3} ms {Cli.Number(r.Value),9} {r.Unit,-7} {r.PercentOfPeak,6:F1}%" +
-        Cli.TargetNote(r.Target, r.MeetsTarget);
+        $"{r.Kernel,-28} {r.Shape,-22} {r.MedianMs,10:F3} ms {BenchCli.Number(r.Value),9} {r.Unit,-7} {r.PercentOfPeak,6:F1}%" +
+        BenchCli.TargetNote(r.Target, r.MeetsTarget);
 
     /// <summary>The report as a markdown table.</summary>
     public static string Markdown(KernelReport report)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"# Kernels{Cli.SmokeNote(report.Smoke)}");
+        sb.AppendLine($"# Kernels{BenchCli.SmokeNote(report.Smoke)}");
         sb.AppendLine();
         sb.AppendLine($"{report.TimestampUtc}; {report.Machine.Cpu}; {report.Machine.Threads} threads of {report.Machine.LogicalCores}; {report.Machine.Runtime}; {report.Machine.Os}");
         sb.AppendLine();
@@ -208,13 +255,13 @@ public static class KernelTable
         sb.AppendLine("|---|---|---|---:|---:|---|---:|---|---|");
         foreach (var r in report.Results)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Backend} | {r.Kernel} | {r.Shape} | {r.MedianMs:F3} | {Cli.Number(r.Value)} | {r.Unit} | {r.PercentOfPeak:F1} | {r.Target ?? ""} | {Cli.YesNo(r.MeetsTarget)} |"));
+                $"| {r.Backend} | {r.Kernel} | {r.Shape} | {r.MedianMs:F3} | {BenchCli.Number(r.Value)} | {r.Unit} | {r.PercentOfPeak:F1} | {r.Target ?? ""} | {BenchCli.YesNo(r.MeetsTarget)} |"));
         return sb.ToString();
     }
 }
 
 /// <summary>Small command-line and output helpers shared by the console modes.</summary>
-public static class Cli
+public static class BenchCli
 {
     /// <summary>JSON options for every report: indented, camelCase.</summary>
     public static readonly JsonSerializerOptions Json = new()
@@ -222,6 +269,7 @@ public static class Cli
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     /// <summary>The value after option <c>args[i]</c>.</summary>
@@ -257,20 +305,17 @@ public static class Cli
     public static string YesNo(bool? met) => met is null ? "" : met.Value ? "yes" : "no";
 
     /// <summary>Writes <paramref name="report"/> as JSON to <paramref name="jsonPath"/> and the markdown next to it (same name,
-    /// .md), each atomically (written beside, then moved into place), so no half-written report is ever left.</summary>
-    public static void WriteReport<T>(string jsonPath, T report, string markdown)
+    /// .md), each atomically (written beside, then moved into place), so no half-written report is ever left; says so on
+    /// <paramref name="log"/>.</summary>
+    public static void WriteReport<T>(string jsonPath, T report, string markdown, TextWriter log)
     {
+        ArgumentNullException.ThrowIfNull(log);
         string full = Path.GetFullPath(jsonPath);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        WriteAtomically(full, JsonSerializer.Serialize(report, Json));
-        WriteAtomically(Path.ChangeExtension(full, ".md"), markdown);
-        Console.WriteLine($"wrote {full} and {Path.ChangeExtension(full, ".md")}");
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
+        string markdownPath = Path.ChangeExtension(full, ".md");
+        string json = JsonSerializer.Serialize(report, Json);
+        AtomicFile.Write(full, s => s.Write(Encoding.UTF8.GetBytes(json)), "--json");
+        AtomicFile.Write(markdownPath, s => s.Write(Encoding.UTF8.GetBytes(markdown)), "--json");
+        log.WriteLine($"wrote {full} and {markdownPath}");
     }
 }

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics.Tensors;
 using Vec.Kernels;
 
-namespace Vec.Bench;
+namespace Vec.Cli.Bench;
 
 /// <summary>Benchmark inputs: seeded synthetic embeddings, TEXMEX .fvecs/.ivecs files, and where things live.</summary>
 public static class Data

@@ -5,7 +5,7 @@ using Vec.Index;
 using Vec.Index.IO;
 using Vec.Kernels;
 
-namespace Vec.Bench;
+namespace Vec.Cli.Bench;
 
 /// <summary>Settings of one <c>ann</c> run, as parsed from the command line and echoed into the report.</summary>
 /// <param name="Base">.fvecs database vectors.</param>
@@ -85,7 +85,7 @@ public static class Ann
         Console.WriteLine();
         Console.WriteLine(Markdown(report));
         string? json = JsonPath(args);
-        if (json is not null) Cli.WriteReport(json, report, Markdown(report));
+        if (json is not null) BenchCli.WriteReport(json, report, Markdown(report), Console.Out);
         return 0;
     }
 
@@ -107,48 +107,57 @@ public static class Ann
         {
             switch (args[i])
             {
-                case "--base": basePath = Cli.Value(args, ref i); break;
-                case "--query": query = Cli.Value(args, ref i); break;
-                case "--gt": gt = Cli.Value(args, ref i); break;
+                case "--base": basePath = BenchCli.Value(args, ref i); break;
+                case "--query": query = BenchCli.Value(args, ref i); break;
+                case "--gt": gt = BenchCli.Value(args, ref i); break;
                 case "--metric":
-                    metric = Cli.Value(args, ref i);
+                    metric = BenchCli.Value(args, ref i);
                     if (metric is not ("l2" or "ip" or "cosine")) throw new ArgumentException($"--metric must be l2, ip or cosine, not '{metric}'", nameof(args));
                     break;
                 case "--index":
-                    index = Cli.Value(args, ref i);
+                    index = BenchCli.Value(args, ref i);
                     if (index is not ("flat" or "ivfpq")) throw new ArgumentException($"--index must be flat or ivfpq, not '{index}'", nameof(args));
                     break;
-                case "--nlist": lists = Cli.Positive(args, ref i); break;
-                case "--m": m = Cli.Positive(args, ref i); break;
-                case "--nbits": bits = Cli.Positive(args, ref i); break;
-                case "--nprobe": nprobes = PositiveList(Cli.Value(args, ref i), "--nprobe"); break;
-                case "--refine": refine = NonNegative(Cli.Value(args, ref i), "--refine"); break;
+                case "--nlist": lists = BenchCli.Positive(args, ref i); break;
+                case "--m": m = BenchCli.Positive(args, ref i); break;
+                case "--nbits": bits = BenchCli.Positive(args, ref i); break;
+                case "--nprobe": nprobes = PositiveList(BenchCli.Value(args, ref i), "--nprobe"); break;
+                case "--refine": refine = NonNegative(BenchCli.Value(args, ref i), "--refine"); break;
                 case "--refine-storage":
-                    refineStorage = Cli.Value(args, ref i);
+                    refineStorage = BenchCli.Value(args, ref i);
                     refineStorageGiven = true;
                     if (refineStorage is not ("f32" or "f16")) throw new ArgumentException($"--refine-storage must be f32 or f16, not '{refineStorage}'", nameof(args));
                     break;
                 case "--opq": opq = true; break;
-                case "--k": k = Cli.Positive(args, ref i); break;
-                case "--threads": threads = Cli.Positive(args, ref i); break;
-                case "--backend": backend = Cli.Value(args, ref i); break;
-                case "--seed": seed = NonNegative(Cli.Value(args, ref i), "--seed"); break;
-                case "--single-queries": single = Cli.Positive(args, ref i); singleGiven = true; break;
+                case "--k": k = BenchCli.Positive(args, ref i); break;
+                case "--threads": threads = BenchCli.Positive(args, ref i); break;
+                case "--backend": backend = BenchCli.Value(args, ref i); break;
+                case "--seed": seed = NonNegative(BenchCli.Value(args, ref i), "--seed"); break;
+                case "--single-queries": single = BenchCli.Positive(args, ref i); singleGiven = true; break;
                 case "--quick": quick = true; break;
-                case "--json": Cli.Value(args, ref i); break;
+                case "--json": BenchCli.Value(args, ref i); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}' for ann\n{Usage}", nameof(args));
             }
         }
         if (basePath is null || query is null) throw new ArgumentException($"ann needs --base and --query\n{Usage}", nameof(args));
-        if (k < 10) throw new ArgumentException($"--k must be at least 10 (10-recall@10 is reported), not {k}", nameof(args));
-        if (bits > 8) throw new ArgumentException($"--nbits must be in 1..8, not {bits}", nameof(args));
-        if (refine > 0 && index == "flat") throw new ArgumentException("--refine applies to --index ivfpq only", nameof(args));
         if (refineStorageGiven && refine == 0) throw new ArgumentException("--refine-storage needs --refine R > 0", nameof(args));
-        if (!KernelBackends.All.Any(b => b.Name == backend && b.IsAvailable))
-            throw new ArgumentException($"backend '{backend}' is not available here (see 'Vec.Bench backends')", nameof(args));
         if (quick && !singleGiven) single = 50;
-        return new AnnConfig(basePath, query, gt, metric, index, lists, m, bits, nprobes, refine, refine > 0 ? refineStorage : "none", opq, k, threads,
+        var config = new AnnConfig(basePath, query, gt, metric, index, lists, m, bits, nprobes, refine, refine > 0 ? refineStorage : "none", opq, k, threads,
             backend, seed, single, quick);
+        if (Problem(config) is { } problem) throw new ArgumentException(problem, nameof(args));
+        return config;
+    }
+
+    /// <summary>What is wrong with a combination of settings (one line naming the option), or <see langword="null"/>.</summary>
+    public static string? Problem(AnnConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.K < 10) return $"--k must be at least 10 (10-recall@10 is reported), not {config.K}";
+        if (config.Bits > 8) return $"--nbits must be in 1..8, not {config.Bits}";
+        if (config.Refine > 0 && config.Index == "flat") return "--refine applies to --index ivfpq only";
+        if (!KernelBackends.All.Any(b => b.Name == config.Backend && b.IsAvailable))
+            return $"backend '{config.Backend}' is not available here (see 'vecrec backends')";
+        return null;
     }
 
     private static int[] PositiveList(string text, string option)
@@ -171,26 +180,39 @@ public static class Ann
     private static Metric ToMetric(string metric) => metric switch { "ip" => Metric.InnerProduct, "cosine" => Metric.Cosine, _ => Metric.L2 };
 
     /// <summary>Runs the benchmark described by <paramref name="config"/>, logging progress to <paramref name="log"/>.</summary>
-    public static AnnReport Execute(AnnConfig config, TextWriter log)
+    /// <param name="config">The settings.</param>
+    /// <param name="log">Where the running log goes.</param>
+    /// <param name="progress">Receives the fraction done (ground truth, training, adding, then each operating point).</param>
+    /// <param name="refineFactors">Refine factors to sweep at search time (each with every nprobe) over one index built with
+    /// refine copies when any is positive; <see langword="null"/> = just <see cref="AnnConfig.Refine"/>. The report's
+    /// <see cref="AnnConfig.Refine"/> is then the largest.</param>
+    public static AnnReport Execute(AnnConfig config, TextWriter log, IProgress<double>? progress = null, IReadOnlyList<int>? refineFactors = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(log);
+        int[] refines = refineFactors is { Count: > 0 } ? refineFactors.Distinct().Order().ToArray() : [config.Refine];
+        if (refines[0] < 0) throw new CliException($"--refine: {refines[0]} is negative");
+        config = config with { Refine = refines[^1], RefineStorage = refines[^1] > 0 && config.RefineStorage == "none" ? "f32" : config.RefineStorage };
+        if (Problem(config) is { } problem) throw new CliException(problem);
         var xb = VectorFiles.ReadFvecs(config.Base);
         var xq = VectorFiles.ReadFvecs(config.Query);
+        if (xb.Count == 0 || xq.Count == 0)
+            throw new CliException($"'{(xb.Count == 0 ? config.Base : config.Query)}' holds no vectors");
         if (xq.Dimension != xb.Dimension)
-            throw new ArgumentException($"query dimension {xq.Dimension} differs from base dimension {xb.Dimension}", "args");
+            throw new CliException($"query dimension {xq.Dimension} ({Path.GetFileName(config.Query)}) differs from base dimension {xb.Dimension} ({Path.GetFileName(config.Base)})");
         int n = xb.Count, nq = xq.Count, d = xb.Dimension;
-        if (config.K > n) throw new ArgumentException($"--k {config.K} exceeds the {n} base vectors", "args");
+        if (config.K > n) throw new CliException($"--k {config.K} exceeds the {n} base vectors");
         Metric metric = ToMetric(config.Metric);
         int lists = config.Lists > 0 ? config.Lists : Math.Max(1, (int)Math.Round(4 * Math.Sqrt(n)));
         if (config.Index == "ivfpq" && d % config.SubQuantizers != 0)
-            throw new ArgumentException($"--m {config.SubQuantizers} must divide the dimension {d}", "args");
+            throw new CliException($"--m {config.SubQuantizers} must divide the dimension {d}");
         config = config with { Lists = config.Index == "ivfpq" ? lists : 0, NProbes = config.Index == "ivfpq" ? config.NProbes.Where(p => p <= lists).DefaultIfEmpty(lists).ToArray() : [0] };
         int repeats = config.Quick ? 2 : 5;
         log.WriteLine($"ann: {Path.GetFileName(config.Base)} {n} x {d}, {nq} queries, metric {config.Metric}, index {config.Index}, " +
                       $"backend {config.Backend}, threads {config.Threads}{(config.Quick ? " (--quick: smoke)" : "")}");
 
         var (truth, truthWidth, truthSource) = GroundTruth(config, xb, xq, metric, log);
+        progress?.Report(0.1);
 
         using IVectorKernels kernels = KernelBackends.Create(config.Backend, new KernelOptions { MaxThreads = config.Threads });
         IVectorIndex index;
@@ -215,16 +237,18 @@ public static class Ann
             };
             index = new IvfPqIndex(d, metric, options, kernels);
             engine = $"vecrec IVF{lists},{(config.UseOpq ? "OPQ" : "")}PQ{config.SubQuantizers}x{config.Bits}" +
-                     (config.Refine > 0 ? $",Refine({config.RefineStorage}) R={config.Refine}" : "");
+                     (config.Refine > 0 ? $",Refine({config.RefineStorage}) R={string.Join(",", refines)}" : "");
         }
         using (index)
         {
             long start = Stopwatch.GetTimestamp();
             index.Train(xb.Data, n);
             double trainSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            progress?.Report(0.3);
             start = Stopwatch.GetTimestamp();
             index.AddRange(0, xb.Data);
             double addSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            progress?.Report(0.4);
             (double bytesPerVector, long fixedBytes, string? warning) = index switch
             {
                 IvfPqIndex ivf => (ivf.BytesPerVector, ivf.FixedBytes, ivf.TrainingWarning),
@@ -241,9 +265,11 @@ public static class Ann
             var singleScores = new float[k];
             var points = new List<AnnPoint>();
             log.WriteLine($"  {"nprobe",6} {"R",3} {"1-R@1",7} {"10-R@10",8} {"batch QPS",11} {"single QPS",11}");
+            int pointCount = refines.Length * config.NProbes.Length;
+            foreach (int refine in refines)
             foreach (int nprobe in config.NProbes)
             {
-                var search = new SearchOptions { NProbe = Math.Max(1, nprobe), RefineFactor = config.Refine };
+                var search = new SearchOptions { NProbe = Math.Max(1, nprobe), RefineFactor = refine };
                 double batch = Best(() => index.Search(xq.Data, nq, k, ids, scores, search), repeats);
                 var (r1, r10) = Recalls(ids, k, truth, truthWidth, nq);
                 double singleSeconds = Best(() =>
@@ -251,9 +277,10 @@ public static class Ann
                     for (int q = 0; q < single; q++)
                         index.Search(xq.Data.AsSpan(q * d, d), 1, k, singleIds, singleScores, search);
                 }, repeats);
-                var point = new AnnPoint(nprobe, config.Refine, r1, r10, nq / batch, single / singleSeconds, batch, singleSeconds);
+                var point = new AnnPoint(nprobe, refine, r1, r10, nq / batch, single / singleSeconds, batch, singleSeconds);
                 points.Add(point);
-                log.WriteLine($"  {(nprobe == 0 ? "-" : nprobe.ToString(CultureInfo.InvariantCulture)),6} {config.Refine,3} {r1,7:F4} {r10,8:F4} {point.BatchQps,11:F0} {point.SingleQps,11:F0}");
+                progress?.Report(0.4 + 0.6 * points.Count / pointCount);
+                log.WriteLine($"  {(nprobe == 0 ? "-" : nprobe.ToString(CultureInfo.InvariantCulture)),6} {refine,3} {r1,7:F4} {r10,8:F4} {point.BatchQps,11:F0} {point.SingleQps,11:F0}");
             }
             return new AnnReport("ann", engine, config.Quick, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
                 MachineInfo.Current(config.Threads, [config.Backend]), config, n, nq, d, truthSource, trainSeconds, addSeconds, bytesPerVector, fixedBytes,
@@ -274,9 +301,9 @@ public static class Ann
         {
             var gt = VectorFiles.ReadIvecs(path);
             if (gt.Count < nq || gt.Dimension < 10)
-                throw new ArgumentException($"ground truth '{path}' has {gt.Count} x {gt.Dimension}; need at least {nq} x 10", "args");
+                throw new CliException($"ground truth '{path}' has {gt.Count} x {gt.Dimension}; need at least {nq} x 10");
             foreach (int id in gt.Data.AsSpan(0, nq * gt.Dimension))
-                if (id < 0 || id >= xb.Count) throw new ArgumentException($"ground truth '{path}' holds id {id} outside the {xb.Count} base vectors", "args");
+                if (id < 0 || id >= xb.Count) throw new CliException($"ground truth '{path}' holds id {id} outside the {xb.Count} base vectors");
             return (gt.Data, gt.Dimension, path);
         }
         long start = Stopwatch.GetTimestamp();
@@ -290,7 +317,7 @@ public static class Ann
     {
         ArgumentNullException.ThrowIfNull(log);
         if (given is null) return null;
-        if (!File.Exists(given)) throw new ArgumentException($"ground truth '{given}' does not exist", "args");
+        if (!File.Exists(given)) throw new CliException($"ground truth '{given}' does not exist");
         if (metric == "l2") return given;
         string stem = Path.Combine(Path.GetDirectoryName(given) ?? "", Path.GetFileNameWithoutExtension(given));
         if (stem.EndsWith("_" + metric, StringComparison.Ordinal)) return given;
@@ -370,7 +397,7 @@ public static class Ann
         ArgumentNullException.ThrowIfNull(r);
         var sb = new StringBuilder();
         var c = r.Config;
-        sb.AppendLine($"# VecRec ann: {r.Engine}{Cli.SmokeNote(r.Smoke)}");
+        sb.AppendLine($"# VecRec ann: {r.Engine}{BenchCli.SmokeNote(r.Smoke)}");
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"{r.TimestampUtc}; {r.Machine.Cpu}; {c.Threads} threads of {r.Machine.LogicalCores}; {r.Machine.Runtime}; backend {c.Backend}"));

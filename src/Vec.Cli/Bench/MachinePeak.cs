@@ -3,10 +3,10 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Vec.Bench;
+namespace Vec.Cli.Bench;
 
 /// <summary>Timing helpers: warm up, repeat, take the median.</summary>
-public static class Timer
+public static class BenchTimer
 {
     /// <summary>Least wall time spent in warm-up calls (when <c>warmup</c> &gt; 0).</summary>
     public const double WarmupSeconds = 0.5;
@@ -88,9 +88,9 @@ public sealed record MachinePeak(int Threads, int VectorBits, double PeakGflops,
             ? t => sink[t] = FmaLoop512(iterations).ToScalar()
             : t => sink[t] = FmaLoop256(iterations).ToScalar();
         // Compile and warm up (AggressiveOptimization skips tiering), then time the threads' wall time only.
-        Timer.OnThreads(threads, work);
+        BenchTimer.OnThreads(threads, work);
         var times = new double[quick ? 3 : 5];
-        for (int r = 0; r < times.Length; r++) times[r] = Timer.OnThreads(threads, work);
+        for (int r = 0; r < times.Length; r++) times[r] = BenchTimer.OnThreads(threads, work);
         Array.Sort(times);
         double seconds = times[0]; // a ceiling: the best repeat (as STREAM reports), so "% of peak" is never flattered
         return threads * iterations * flopsPerIteration / seconds / 1e9;
@@ -149,16 +149,16 @@ public sealed record MachinePeak(int Threads, int VectorBits, double PeakGflops,
         float[] buffer = GC.AllocateUninitializedArray<float>(checked((int)floats), pinned: true);
         // Touch every page on the thread that will read it (first touch), with values that keep sums finite.
         long chunk = floats / threads / 16 * 16;
-        Timer.OnThreads(threads, t => buffer.AsSpan((int)(t * chunk), (int)chunk).Fill(1f / (t + 1)));
+        BenchTimer.OnThreads(threads, t => buffer.AsSpan((int)(t * chunk), (int)chunk).Fill(1f / (t + 1)));
         var sink = new float[threads];
         double bytes = (double)chunk * threads * sizeof(float);
         fixed (float* p = buffer)
         {
             nint basePtr = (nint)p;
             Action<int> work = t => sink[t] = ReadSum((float*)basePtr + t * chunk, chunk);
-            Timer.OnThreads(threads, work);
+            BenchTimer.OnThreads(threads, work);
             var times = new double[quick ? 3 : 7];
-            for (int r = 0; r < times.Length; r++) times[r] = Timer.OnThreads(threads, work);
+            for (int r = 0; r < times.Length; r++) times[r] = BenchTimer.OnThreads(threads, work);
             Array.Sort(times);
             return bytes / times[0] / 1e9; // best repeat: a ceiling
         }
