@@ -18,6 +18,7 @@ public static class Program
                Vec.Bench embed [--model DIR] [--threads N] [--batch-sizes 1,8,32,128,256] [--repeats N] [--peer] [--python PATH] [--quick] [--json FILE]
                Vec.Bench rec [--data DIR] [--algo pop,sar,...] [--repeats N] [--threads N] [--peer] [--python PATH] [--json FILE]
                Vec.Bench tune-cf --out FILE [--model itemknn|userknn|rp3b|ease|als|rp3b-2|als-2]...   (the CF hyperparameter search, minutes)
+               Vec.Bench charts [--results DIR] [--out DIR]   (the PNG charts of docs/ from bench/results)
                Vec.Bench bdn [BenchmarkDotNet args, e.g. --filter *Search*]
                Vec.Bench backends
         kernels and ann are the same code as 'vecrec bench kernels|ann' (src/Vec.Cli/Bench), which add --plot FILE.png.
@@ -44,6 +45,7 @@ public static class Program
                 case "gen-lowdim": return GenLowDim.Run(args[1..]);
                 case "pqscan": return PqScanBench.Run(args[1..]);
                 case "fastscan": return FastScanBench.Run(args[1..]);
+                case "charts": return Charts.Run(args[1..]);
                 case "embed": return EmbedBench.Run(args[1..]);
                 case "rec": return RecBench.Run(args[1..]);
                 case "tune-cf": return CfTuning.Run(args[1..]);

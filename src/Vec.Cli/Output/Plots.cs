@@ -23,7 +23,8 @@ internal static class Plots
     /// <param name="yLabel">Y axis label.</param>
     /// <param name="series">The lines.</param>
     /// <param name="logX">Plot X on a log10 scale (ticks labelled with the real values).</param>
-    public static void Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<PlotSeries> series, bool logX = false)
+    /// <param name="legend">Where the legend goes.</param>
+    public static void Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<PlotSeries> series, bool logX = false, Alignment legend = Alignment.LowerLeft)
     {
         var plot = new Plot();
         foreach (PlotSeries s in series)
@@ -47,14 +48,29 @@ internal static class Plots
 
         if (logX)
         {
-            var ticks = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => FormatPower(v) };
-            plot.Axes.Bottom.TickGenerator = ticks;
+            // Ticks at 1, 2 and 5 times each power of ten inside the data's range, labelled with the real values.
+            double[] all = series.SelectMany(s => s.X).Where(v => v > 0).ToArray();
+            if (all.Length > 0)
+            {
+                int lo = (int)Math.Floor(Math.Log10(all.Min())), hi = (int)Math.Ceiling(Math.Log10(all.Max()));
+                var ticks = new List<Tick>();
+                for (int e = lo; e <= hi; e++)
+                {
+                    foreach (double f in new[] { 1.0, 2.0, 5.0 })
+                    {
+                        double v = f * Math.Pow(10, e);
+                        if (v >= all.Min() / 1.5 && v <= all.Max() * 1.5) ticks.Add(new Tick(Math.Log10(v), FormatValue(v)));
+                    }
+                }
+
+                plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+            }
         }
 
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
-        if (series.Count > 1) plot.ShowLegend(Alignment.LowerLeft);
+        if (series.Count > 1) plot.ShowLegend(legend);
         Save(plot, path);
     }
 
@@ -100,6 +116,8 @@ internal static class Plots
         AtomicFile.Write(path, s => s.Write(png), "--plot");
     }
 
-    private static string FormatPower(double log10) =>
-        Math.Pow(10, log10).ToString(Math.Abs(log10) >= 4 ? "0.#E+0" : "G4", System.Globalization.CultureInfo.InvariantCulture);
+    private static string FormatValue(double v) => v >= 1e6
+        ? (v / 1e6).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "M"
+        : v >= 1e3 ? (v / 1e3).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "k"
+        : v.ToString("G4", System.Globalization.CultureInfo.InvariantCulture);
 }
