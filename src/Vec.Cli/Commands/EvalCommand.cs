@@ -20,12 +20,12 @@ internal static class EvalCommand
             Description = "msr: the Microsoft Recommenders ML-100k protocol (stratified 75/25 split per user); cold-items: 20% of items held out entirely.",
             DefaultValueFactory = _ => "msr",
         }.AcceptOnlyFromAmong("msr", "cold-items");
-        var algo = CliOptions.NameList("--algo", "Recommenders to evaluate.", [], RecommenderRegistry.Names.ToArray());
+        var algo = CliOptions.NameList("--algo", "Recommenders to evaluate (default: pop, sar, itemknn, ease, als).", [], RecommenderRegistry.Names.ToArray());
         var k = CliOptions.Positive("--k", "Cut-off of the ranking metrics.", 10);
         var model = CliOptions.InputFolder("--model", "Sentence-transformers model folder for the content and hybrid models (default: the hashing encoder).", required: false);
         var seed = new Option<int>("--seed") { Description = "Split seed.", DefaultValueFactory = _ => 42 };
         var json = CliOptions.Json();
-        var plot = CliOptions.Plot("each model's ranking metrics");
+        var plot = CliOptions.Plot("each model's nDCG@k");
 
         var command = new Command("eval", "Evaluate recommenders on MovieLens with a standard protocol (defaults reproduce the Microsoft Recommenders ML-100k table).")
         {
