@@ -26,10 +26,14 @@ public sealed class ServiceCollectionTests
 
     private static ItemCatalog Catalog() => new(Titles.Select((t, i) => new CatalogItem(Id: i, Title: t, Text: t, Genres: [])));
 
-    /// <summary>Options that make the default encoder the hashing one whatever the machine has cached.</summary>
+    /// <summary>
+    /// Options that make the default encoder the hashing one whatever the machine has cached, with 64 dimensions (the
+    /// content model's bilinear fit is cubic in the dimension: the default 1024 costs seconds even on six titles).
+    /// </summary>
     private static void HashingOnly(TextEncoderServiceOptions o, string emptyCache)
     {
         o.Corpus = Titles;
+        o.Hashing = new HashingTextEncoderOptions { Dimension = 64 };
         o.Store = new ModelStore(new ModelStoreOptions { CacheDirectory = emptyCache });
     }
 
@@ -82,6 +86,7 @@ public sealed class ServiceCollectionTests
 
         var encoder = sp.GetRequiredService<TextEncoder>();
         Assert.IsType<HashingTextEncoder>(encoder);
+        Assert.Equal(64, encoder.Dimension);
         Assert.Same(encoder, sp.GetRequiredService<TextEncoder>());
         Assert.Same(encoder, sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>());
 
