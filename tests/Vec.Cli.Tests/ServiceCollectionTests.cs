@@ -233,8 +233,9 @@ public sealed class ServiceCollectionTests
         Assert.Contains("'titles'", fit.Message, StringComparison.Ordinal);
         Assert.Contains("3 users x 6 items", fit.Message, StringComparison.Ordinal);
 
-        // It used the container's encoder: one encoder choice logged, not a second default one.
-        Assert.Single(logs.Entries, e => e.Category == EmbeddingServiceCollectionExtensions.LoggerCategory);
+        // It used the container's encoder, not a default one of its own.
+        var hybrid = Assert.IsType<Vec.Rec.Models.HybridRecommender>(model);
+        Assert.Same(sp.GetRequiredService<TextEncoder>(), Assert.IsType<Vec.Rec.Models.ContentRecommender>(hybrid.Content).Encoder);
     }
 
     [Fact]
