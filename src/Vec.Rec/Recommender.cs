@@ -225,9 +225,13 @@ public abstract class Recommender : IDisposable
     /// <param name="top">Most contributions returned.</param>
     public virtual IReadOnlyList<Contribution> Explain(int user, int item, int top = 5) => [];
 
+    private int _disposeCalled;
+
     /// <inheritdoc />
     public void Dispose()
     {
+        // Idempotent: a container may dispose one instance registered under two services.
+        if (Interlocked.Exchange(ref _disposeCalled, 1) != 0) return;
         Dispose(true);
         GC.SuppressFinalize(this);
     }
