@@ -219,6 +219,66 @@ public sealed class ContentTests
     }
 
     [Fact]
+    public void Bilinear_ridge_with_fewer_warm_items_than_dimensions_solves_the_full_normal_equations()
+    {
+        // 4 warm items of 10, 12 dimensions: the fit runs in the 4-dimensional span of the warm features and must still
+        // satisfy the d x d normal equations, with A and B (sums of warm items' features) inside that span.
+        var rng = new Random(5);
+        int users = 9, n = 10, d = 12;
+        var f = Enumerable.Range(0, n * d).Select(_ => (float)(rng.NextDouble() - 0.3)).ToArray();
+        bool[] rows = Enumerable.Range(0, n).Select(i => i % 3 == 1 || i == 9).ToArray();
+        int[] warm = Enumerable.Range(0, n).Where(i => rows[i]).ToArray();
+        Assert.Equal(4, warm.Length);
+        double[] Combos()
+        {
+            var x = new double[users * d];
+            for (int u = 0; u < users; u++)
+            {
+                foreach (int i in warm)
+                {
+                    double c = rng.Next(0, 3);
+                    for (int k = 0; k < d; k++) x[u * d + k] += c * f[i * d + k];
+                }
+            }
+
+            return x;
+        }
+
+        double[] a = Combos(), b = Combos();
+        double[] w = LinearModels.Bilinear(a, users, b, f, n, d, rows, 0.05);
+        double[,] ata = new double[d, d], ftf = new double[d, d], atb = new double[d, d];
+        for (int x = 0; x < d; x++)
+        {
+            for (int y = 0; y < d; y++)
+            {
+                for (int u = 0; u < users; u++)
+                {
+                    ata[x, y] += a[u * d + x] * a[u * d + y];
+                    atb[x, y] += a[u * d + x] * b[u * d + y];
+                }
+
+                foreach (int i in warm) ftf[x, y] += f[i * d + x] * (double)f[i * d + y];
+            }
+        }
+
+        double lambda = 0.05 * (Enumerable.Range(0, d).Sum(i => ata[i, i]) / d) * (Enumerable.Range(0, d).Sum(i => ftf[i, i]) / d);
+        double scale = Enumerable.Range(0, d * d).Max(i => Math.Abs(atb[i / d, i % d]));
+        for (int x = 0; x < d; x++)
+        {
+            for (int y = 0; y < d; y++)
+            {
+                double lhs = lambda * w[x * d + y];
+                for (int p = 0; p < d; p++)
+                {
+                    for (int q = 0; q < d; q++) lhs += ata[x, p] * w[p * d + q] * ftf[q, y];
+                }
+
+                Assert.True(Math.Abs(atb[x, y] - lhs) <= 1e-8 * scale, $"({x},{y}): {atb[x, y]} vs {lhs}");
+            }
+        }
+    }
+
+    [Fact]
     public void Bilinear_scoring_ranks_items_and_bad_input_is_rejected()
     {
         using var model = new ContentRecommender(new ContentRecommenderOptions { Features = new(), BilinearFeatures = new() }, new FakeEncoder());

@@ -59,6 +59,15 @@ public static class LinearModels
         if (a.Length < (long)users * d) throw new ArgumentException("A is too short.", nameof(a));
         if (b.Length < (long)users * d) throw new ArgumentException("B is too short.", nameof(b));
         if (!(lambda > 0) || !double.IsFinite(lambda)) throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "Lambda must be positive and finite.");
+        int warm = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (rows is null || rows[i]) warm++;
+        }
+
+        if (warm > 0 && warm < d)
+            return BilinearInSpan(a, users, b, features, n, d, rows, warm, lambda);
+
         var ata = new double[d * d];
         var atb = new double[d * d];
         for (int u = 0; u < users; u++)
@@ -76,12 +85,103 @@ public static class LinearModels
             AddOuter(ftf, row, row, d);
         }
 
+        double reg = lambda * Math.Max(Trace(ata, d) / d, 1e-12) * Math.Max(Trace(ftf, d) / d, 1e-12);
+        Matrix<double> w = Solve(ata, atb, ftf, d, reg);
+        var result = new double[d * d];
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < d; j++) result[i * d + j] = w[i, j];
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// <see cref="Bilinear"/> when fewer items enter <c>FᵀF</c> than there are dimensions: the rows of A (sums of those
+    /// items' features) and of F span at most <paramref name="warm"/> dimensions, and the ridge solution is zero outside that
+    /// span (its normal equations reduce to <c>λW = 0</c> there). So W = Q W' Qᵀ with Q an orthonormal basis of the warm
+    /// features (thin QR) and W' the same fit in Q's coordinates, with the same λ: the same answer from a warm x warm
+    /// problem instead of a d x d one (6 items with 1,025 hashing features: milliseconds instead of seconds).
+    /// </summary>
+    private static double[] BilinearInSpan(ReadOnlySpan<double> a, int users, ReadOnlySpan<double> b, ReadOnlySpan<float> features, int n, int d,
+        bool[]? rows, int warm, double lambda)
+    {
+        Matrix<double> fw = Matrix<double>.Build.Dense(d, warm);
+        double trF = 0;
+        for (int i = 0, col = 0; i < n; i++)
+        {
+            if (rows is not null && !rows[i]) continue;
+            for (int c = 0; c < d; c++)
+            {
+                double v = features[i * d + c];
+                fw[c, col] = v;
+                trF += v * v;
+            }
+
+            col++;
+        }
+
+        Matrix<double> q = fw.QR(QRMethod.Thin).Q; // d x warm, orthonormal columns spanning the warm features
+        int r = warm;
+        double trA = 0;
+        for (int k = 0; k < users * d; k++) trA += a[k] * a[k];
+        double reg = lambda * Math.Max(trA / d, 1e-12) * Math.Max(trF / d, 1e-12);
+
+        // Coordinates in Q: A' = A Q, B' = B Q (users x r), F'w = Fwᵀ Q (warm x r).
+        double[] Project(ReadOnlySpan<double> x, int count)
+        {
+            var y = new double[count * r];
+            for (int u = 0; u < count; u++)
+            {
+                ReadOnlySpan<double> xu = x.Slice(u * d, d);
+                for (int c = 0; c < d; c++)
+                {
+                    double v = xu[c];
+                    if (v == 0) continue;
+                    for (int j = 0; j < r; j++) y[u * r + j] += v * q[c, j];
+                }
+            }
+
+            return y;
+        }
+
+        double[] ap = Project(a, users), bp = Project(b, users);
+        var fwRows = new double[warm * d];
+        for (int col = 0; col < warm; col++)
+        {
+            for (int c = 0; c < d; c++) fwRows[col * d + c] = fw[c, col];
+        }
+
+        double[] fp = Project(fwRows, warm);
+        var ata = new double[r * r];
+        var atb = new double[r * r];
+        var ftf = new double[r * r];
+        for (int u = 0; u < users; u++)
+        {
+            AddOuter(ata, ap.AsSpan(u * r, r), ap.AsSpan(u * r, r), r);
+            AddOuter(atb, ap.AsSpan(u * r, r), bp.AsSpan(u * r, r), r);
+        }
+
+        for (int i = 0; i < warm; i++) AddOuter(ftf, fp.AsSpan(i * r, r), fp.AsSpan(i * r, r), r);
+        Matrix<double> wp = Solve(ata, atb, ftf, r, reg);
+        Matrix<double> w = q.Multiply(wp).TransposeAndMultiply(q); // d x d
+        var result = new double[d * d];
+        for (int i = 0; i < d; i++)
+        {
+            for (int j = 0; j < d; j++) result[i * d + j] = w[i, j];
+        }
+
+        return result;
+    }
+
+    /// <summary>Solves <c>AᵀA W FᵀF + reg·W = AᵀB</c> through the eigendecompositions of the two symmetric Gram matrices.</summary>
+    private static Matrix<double> Solve(double[] ata, double[] atb, double[] ftf, int d, double reg)
+    {
         // AddOuter fills row-major (r, c) = x_r y_c; MathNet's Dense(d, d, array) is column-major, so transpose where it matters.
         Matrix<double> mA = Matrix<double>.Build.Dense(d, d, ata); // symmetric
         Matrix<double> mF = Matrix<double>.Build.Dense(d, d, ftf); // symmetric
         Matrix<double> m = Matrix<double>.Build.Dense(d, d, atb).Transpose(); // (r, c) = Σ_u A_ur B_uc
         Evd<double> ea = mA.Evd(Symmetricity.Symmetric), ef = mF.Evd(Symmetricity.Symmetric);
-        double reg = lambda * Math.Max(mA.Trace() / d, 1e-12) * Math.Max(mF.Trace() / d, 1e-12);
         Matrix<double> ua = ea.EigenVectors, q = ef.EigenVectors;
         Matrix<double> core = ua.TransposeThisAndMultiply(m).Multiply(q);
         Vector<double> sa = ea.EigenValues.Real(), sf = ef.EigenValues.Real();
@@ -90,14 +190,14 @@ public static class LinearModels
             for (int j = 0; j < d; j++) core[i, j] /= Math.Max(sa[i], 0) * Math.Max(sf[j], 0) + reg;
         }
 
-        Matrix<double> w = ua.Multiply(core).TransposeAndMultiply(q);
-        var result = new double[d * d];
-        for (int i = 0; i < d; i++)
-        {
-            for (int j = 0; j < d; j++) result[i * d + j] = w[i, j];
-        }
+        return ua.Multiply(core).TransposeAndMultiply(q);
+    }
 
-        return result;
+    private static double Trace(double[] m, int d)
+    {
+        double t = 0;
+        for (int i = 0; i < d; i++) t += m[i * d + i];
+        return t;
     }
 
     private static void AddOuter(double[] target, ReadOnlySpan<double> x, ReadOnlySpan<double> y, int d)
