@@ -745,7 +745,7 @@ public sealed class IvfPqIndex : IVectorIndex
         {
             int n = sizes[l];
             if (n == 0) { lists[l] = IvfList.Empty; continue; }
-            int capacity = (n + CodeBlockSize - 1) / CodeBlockSize * CodeBlockSize;
+            int capacity = n;
             var listIds = new long[capacity];
             ids.AsSpan(offset, n).CopyTo(listIds);
             byte[] blocked;
@@ -864,9 +864,8 @@ public sealed class IvfPqIndex : IVectorIndex
         Half[]? r16 = list.Refine16;
         if (need > idArr.Length)
         {
-            int block = CodeBlockSize;
-            int capacity = Math.Max(need, Math.Max(block, idArr.Length + idArr.Length / 2));
-            capacity = (capacity + block - 1) / block * block;
+            // Only the codes come in whole blocks (CodeBytes rounds up); ids and refine copies get exactly the capacity.
+            int capacity = Math.Max(need, Math.Max(CodeBlockSize, idArr.Length + idArr.Length / 2));
             idArr = Grow(idArr, capacity, list.Count);
             codeArr = Grow(codeArr, checked((int)CodeBytes(capacity)), (int)CodeBytes(list.Count));
             if (Options.Refine == RefineStorage.Float32) r32 = Grow(r32 ?? [], capacity * d, list.Count * d);
@@ -890,7 +889,7 @@ public sealed class IvfPqIndex : IVectorIndex
         int m = Options.SubQuantizers, d = Dimension;
         int keep = list.Count - victims.Count;
         if (keep == 0) return IvfList.Empty;
-        int capacity = (keep + CodeBlockSize - 1) / CodeBlockSize * CodeBlockSize;
+        int capacity = keep;
         var idArr = new long[capacity];
         var codeArr = new byte[CodeBytes(capacity)];
         float[]? r32 = list.Refine32 is null ? null : new float[capacity * d];
