@@ -133,7 +133,8 @@ public sealed class IvfPqIndex : IVectorIndex
 
     /// <summary>
     /// Bytes held per stored vector: PQ code (M bytes, or M / 2 with fast scan), id, refine copy and id map, with list
-    /// slack (spare capacity, padding of partial blocks) spread over the vectors (0 when empty). Fixed costs (centroids, codebooks, precomputed tables) are in <see cref="FixedBytes"/>.
+    /// slack (spare capacity, padding of partial blocks) spread over the vectors (0 when empty). Fixed costs (centroids,
+    /// codebooks, precomputed tables) are in <see cref="FixedBytes"/>.
     /// </summary>
     public double BytesPerVector
     {
@@ -1002,6 +1003,10 @@ public sealed class IvfPqIndex : IVectorIndex
                 pq.ComputeTableUnchecked(query, scratch.InnerProducts, innerProduct: true);
                 if (ip) TensorPrimitives.Negate(scratch.InnerProducts, scratch.Table);
             }
+            // Fast scan with inner product: one table for every list (only the bias changes), so quantise it once.
+            bool fast = index._fastScan, quantised = false;
+            float scale = 1, lutBias = 0;
+            if (fast && ip) quantised = Pq4Lut.TryQuantize(scratch.Table, m, scratch.Lut, out scale, out lutBias);
             for (int p = 0; p < nprobe; p++)
             {
                 int l = probes[qi * nprobe + p];
@@ -1025,12 +1030,11 @@ public sealed class IvfPqIndex : IVectorIndex
                     pq.ComputeTableUnchecked(scratch.Residual, scratch.Table, innerProduct: false);
                     bias = 0;
                 }
-                if (index._fastScan)
+                if (fast)
                 {
-                    if (Pq4Lut.TryQuantize(scratch.Table, m, scratch.Lut, out float scale, out float lutBias))
-                        ScanPacked(list, l, bias + lutBias, scale, heap, scratch);
-                    else
-                        ScanPackedFloat(list, l, bias, scratch.Table, heap); // a table that overflows float
+                    if (!ip) quantised = Pq4Lut.TryQuantize(scratch.Table, m, scratch.Lut, out scale, out lutBias);
+                    if (quantised) ScanPacked(list, l, bias + lutBias, scale, heap, scratch);
+                    else ScanPackedFloat(list, l, bias, scratch.Table, heap); // a table that overflows float
                 }
                 else PqScanner.Scan(index._scanKind, list.Codes, list.Count, m, ksub, scratch.Table, bias, heap, list.Ids, l, filter);
             }
