@@ -11,6 +11,11 @@ Engines (pick with --engines, default all three):
   ivfpq   IndexIVFPQ(nlist, M, nbits), swept over --nprobe,
   refine  IndexRefineFlat around a second IndexIVFPQ trained identically (k_factor = --refine), swept over --nprobe,
   hnsw    hnswlib (M = --hnsw-m, ef_construction = --hnsw-efc), swept over --ef.
+--fastscan: ivfpq and refine use IndexIVFPQFastScan(nlist, M, 4) instead ("IVFx,PQMx4fs": 4-bit codes in blocks of
+32, SIMD in-register tables; nbits is 4), engines named "faiss IVF64,PQ32x4fs" and "faiss IVF64,PQ32x4fs,RFlat R=4";
+their bytes per vector count the lists' padding to whole blocks of 32.
+Another FAISS build: FAISS_PYTHONPATH=dir1[:dir2...] is put in front of sys.path before `import faiss`; the report
+names the module it loaded (faiss_build) and the variable (faiss_pythonpath).
 Metrics: l2; ip (FAISS METRIC_INNER_PRODUCT, hnswlib 'ip'); cosine as FAISS's better variant: L2-normalised vectors
 under L2 (same ranking as cosine), for hnswlib too.
 Threads: faiss.omp_set_num_threads(--threads) and hnswlib num_threads = --threads (add and batch query).
@@ -142,6 +147,7 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--single-queries", type=int, default=200)
     p.add_argument("--engines", default="ivfpq,refine,hnsw", help="comma list of ivfpq, refine, hnsw")
+    p.add_argument("--fastscan", action="store_true", help="ivfpq/refine engines use IndexIVFPQFastScan (4-bit, nbits forced to 4)")
     p.add_argument("--hnsw-m", type=int, default=32)
     p.add_argument("--hnsw-efc", type=int, default=200)
     p.add_argument("--ef", type=positive_list, default=[10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512])
@@ -155,6 +161,10 @@ def main():
         os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
         os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
     os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+    faiss_pythonpath = os.environ.get("FAISS_PYTHONPATH") or None
+    if faiss_pythonpath:
+        for entry in reversed([e for e in faiss_pythonpath.split(os.pathsep) if e]):
+            sys.path.insert(0, entry)
     import faiss as faiss_module
     faiss = faiss_module
     try:
@@ -166,6 +176,12 @@ def main():
         raise SystemExit("--k must be at least 10 (10-recall@10 is reported)")
     if a.threads <= 0 or a.m <= 0 or not 1 <= a.nbits <= 16 or a.refine < 0 or a.single_queries <= 0 or a.nlist < 0:
         raise SystemExit("threads, m, single-queries must be positive; nbits in 1..16; refine, nlist non-negative")
+    if a.fastscan:
+        if "--nbits" in sys.argv and a.nbits != 4:
+            raise SystemExit("--fastscan uses 4-bit codes; drop --nbits or give --nbits 4")
+        a.nbits = 4
+        if not hasattr(faiss, "IndexIVFPQFastScan"):
+            raise SystemExit(f"faiss {faiss.__version__} at {faiss.__file__} has no IndexIVFPQFastScan (FAISS >= 1.7.2 needed)")
     engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     for e in engines:
         if e not in ("ivfpq", "refine", "hnsw"):
@@ -199,8 +215,9 @@ def main():
     def log(msg):
         print(msg, flush=True)
 
-    log(f"faiss {faiss.__version__} peers: {os.path.basename(a.base)} {n} x {d}, {nq} queries, metric {a.metric}, "
-        f"threads {a.threads}, engines {','.join(engines)}{' (--quick: smoke)' if a.quick else ''}")
+    faiss_build = os.path.dirname(os.path.abspath(faiss.__file__))
+    log(f"faiss {faiss.__version__} ({faiss_build}) peers: {os.path.basename(a.base)} {n} x {d}, {nq} queries, metric {a.metric}, "
+        f"threads {a.threads}, engines {','.join(engines)}{', fast scan' if a.fastscan else ''}{' (--quick: smoke)' if a.quick else ''}")
 
     gt_path = resolve_gt(a.gt, a.metric)
     if gt_path:
@@ -222,22 +239,39 @@ def main():
     if "ivfpq" in engines or "refine" in engines:
         def make_ivfpq():
             quantizer = faiss.IndexFlat(d, faiss_metric)
-            index = faiss.IndexIVFPQ(quantizer, d, nlist, a.m, a.nbits, faiss_metric)
+            if a.fastscan:
+                index = faiss.IndexIVFPQFastScan(quantizer, d, nlist, a.m, 4, faiss_metric)
+            else:
+                index = faiss.IndexIVFPQ(quantizer, d, nlist, a.m, a.nbits, faiss_metric)
             index.cp.seed = a.seed
             index.pq.cp.seed = a.seed
             return index, quantizer
+
+        def code_bytes_per_vector(index):
+            """PQ code bytes per stored vector; for fast scan the lists hold whole blocks of bbs (32) vectors of
+            ceil(M / 2) bytes each, so the padding of each list's last block is counted."""
+            if not a.fastscan:
+                return float(index.code_size)
+            bbs = int(getattr(index, "bbs", 32))
+            m2 = int(getattr(index, "M2", a.m + (a.m & 1)))
+            sizes = [index.invlists.list_size(l) for l in range(index.nlist)]
+            padded = sum((s + bbs - 1) // bbs * bbs for s in sizes)
+            return padded * (m2 // 2) / max(1, sum(sizes))
+
+        pq_name = f"PQ{a.m}x4fs" if a.fastscan else f"PQ{a.m}x{a.nbits}"
+        class_name = "IndexIVFPQFastScan" if a.fastscan else "IndexIVFPQ"
 
         if "ivfpq" in engines:
             index, quantizer = make_ivfpq()
             t = time.perf_counter(); index.train(xb); train_s = time.perf_counter() - t
             t = time.perf_counter(); index.add(xb); add_s = time.perf_counter() - t
-            bpv = index.code_size + 8  # PQ code + int64 id in the inverted list
-            log(f"  IndexIVFPQ IVF{nlist},PQ{a.m}x{a.nbits}: train {train_s:.3f} s, add {add_s:.3f} s, {bpv} bytes/vector")
+            bpv = code_bytes_per_vector(index) + 8  # PQ code + int64 id in the inverted list
+            log(f"  {class_name} IVF{nlist},{pq_name}: train {train_s:.3f} s, add {add_s:.3f} s, {bpv:.1f} bytes/vector")
 
             def set_nprobe(v, index=index):
                 index.nprobe = v
 
-            sweep(f"faiss IVF{nlist},PQ{a.m}x{a.nbits}", "nprobe", nprobes, set_nprobe, lambda x, k: index.search(x, k)[1],
+            sweep(f"faiss IVF{nlist},{pq_name}", "nprobe", nprobes, set_nprobe, lambda x, k: index.search(x, k)[1],
                   xq, a.k, truth, single, repeats, dict(base_common, train_s=train_s, add_s=add_s, bytes_per_vector=bpv), results, log)
             del index, quantizer
 
@@ -247,13 +281,13 @@ def main():
             refine = faiss.IndexRefineFlat(index)
             refine.k_factor = float(a.refine)
             t = time.perf_counter(); refine.add(xb); add_s = time.perf_counter() - t
-            bpv = index.code_size + 8 + 4 * d  # + float32 copy in the refine index
-            log(f"  IndexIVFPQ + IndexRefineFlat (k_factor {a.refine}): train {train_s:.3f} s, add {add_s:.3f} s, {bpv} bytes/vector")
+            bpv = code_bytes_per_vector(index) + 8 + 4 * d  # + float32 copy in the refine index
+            log(f"  {class_name} + IndexRefineFlat (k_factor {a.refine}): train {train_s:.3f} s, add {add_s:.3f} s, {bpv:.1f} bytes/vector")
 
             def set_nprobe_refine(v, index=index):
                 index.nprobe = v
 
-            sweep(f"faiss IVF{nlist},PQ{a.m}x{a.nbits},RFlat R={a.refine}", "nprobe", nprobes, set_nprobe_refine,
+            sweep(f"faiss IVF{nlist},{pq_name},RFlat R={a.refine}", "nprobe", nprobes, set_nprobe_refine,
                   lambda x, k: refine.search(x, k)[1], xq, a.k, truth, single, repeats,
                   dict(base_common, refine=a.refine, train_s=train_s, add_s=add_s, bytes_per_vector=bpv), results, log)
             del refine, index, quantizer
@@ -283,7 +317,8 @@ def main():
 
     report = dict(kind="ann-peers", smoke=a.quick,
                   timestamp_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                  faiss_version=faiss.__version__, hnswlib=("present" if hnswlib else None),
+                  faiss_version=faiss.__version__, faiss_build=faiss_build, faiss_pythonpath=faiss_pythonpath,
+                  fastscan=a.fastscan, hnswlib=("present" if hnswlib else None),
                   python=platform.python_version(), cpu=platform.processor() or platform.machine(), threads=a.threads,
                   openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"),
                   dataset=a.dataset or os.path.basename(a.base), base=a.base, query=a.query, ground_truth=gt_source,

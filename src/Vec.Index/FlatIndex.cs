@@ -272,10 +272,13 @@ public sealed class FlatIndex : IVectorIndex
         return IndexFile.Read(stream, path, FileKind, reader => ReadFrom(reader, kernels));
     }
 
+    /// <summary>The container version this kind writes: its layout has not changed since version 1.</summary>
+    internal const uint FileVersion = 1;
+
     /// <summary>Writes the whole file (header, sections, end marker) for the given live rows.</summary>
     internal void WriteTo(Stream stream, long[] ids, float[] vectors)
     {
-        var writer = new IndexFileWriter(stream, FileKind);
+        var writer = new IndexFileWriter(stream, FileKind, FileVersion);
         writer.BeginSection("PARM");
         writer.WriteInt32(Dimension);
         writer.WriteInt32((int)Metric);

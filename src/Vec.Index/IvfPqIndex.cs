@@ -1,6 +1,7 @@
 using Vec.Internals;
 using System.Numerics.Tensors;
 using Vec.Index.Internals;
+using Vec.Index.Internals.FastScan;
 using Vec.Kernels;
 
 namespace Vec.Index;
@@ -19,6 +20,13 @@ namespace Vec.Index;
 /// <para>For L2 and cosine the list-dependent part of the lookup tables (<c>|r|^2 + 2&lt;c, r&gt;</c>) is precomputed at
 /// training when it fits in 512 MB (FAISS's precomputed tables), so a probe costs one fused multiply-add over the
 /// table plus the scan.</para>
+/// <para>4-bit fast scan (<see cref="IvfPqOptions.FastScan"/>, on by default with <see cref="IvfPqOptions.Bits"/> = 4,
+/// FAISS's <c>IndexIVFPQFastScan</c>): each list keeps its codes packed two per byte in blocks of 32 vectors; per query
+/// and probed list the float lookup table is quantised to 8 bits, the k-th best candidate's distance becomes a uint16
+/// threshold, and an AVX-512 / AVX2 / scalar kernel (chosen like the other kernels, from the backend's name) sums the
+/// tables in 16-bit lanes and lets out only the vectors below the threshold. Scores are then approximate within the
+/// table rounding; refine re-ranks exactly. GPU backends keep scanning on the device with float tables (the codes are
+/// unpacked when the device copy is built).</para>
 /// <para>Concurrency: searches read an immutable snapshot of the lists; writers are serialised and publish new
 /// snapshots (appends reuse spare capacity beyond every published count, removals copy the affected lists), so search
 /// runs concurrently with <see cref="Add"/> and <see cref="Remove"/>.</para>
@@ -27,11 +35,15 @@ public sealed class IvfPqIndex : IVectorIndex
 {
     private const long MaxPrecomputedTableFloats = 512L * 1024 * 1024 / sizeof(float);
 
+    /// <summary>Vectors per fast-scan call: the threshold is refreshed from the heap between chunks of a long list.</summary>
+    private const int FastScanChunk = 32 * Pq4Layout.BlockSize;
+
     private readonly object _writeLock = new();
     private readonly Dictionary<long, int> _listOf = new();
     private readonly bool _ownsKernels;
     private readonly PqScanKind _scanKind;
     private readonly bool _scanOnDevice;
+    private readonly bool _fastScan;
     private readonly System.Collections.Concurrent.ConcurrentBag<Scratch> _scratchPool = [];
     private readonly object _deviceLock = new();
     private DeviceCodes? _deviceCodes;
@@ -58,12 +70,16 @@ public sealed class IvfPqIndex : IVectorIndex
         if (options.MaxThreads <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.MaxThreads, "MaxThreads must be positive.");
         ArgumentNullException.ThrowIfNull(options.CoarseKMeans, nameof(options));
         ArgumentNullException.ThrowIfNull(options.CodebookKMeans, nameof(options));
+        _fastScan = options.Bits == 4 && options.FastScan;
+        if (_fastScan && options.SubQuantizers > Pq4Layout.MaxM)
+            throw new ArgumentException($"4-bit fast scan supports at most {Pq4Layout.MaxM} sub-quantizers, not {options.SubQuantizers}; set FastScan = false for more.", nameof(options));
         Dimension = dimension;
         Metric = metric;
         Options = options;
         _ownsKernels = kernels is null;
         Kernels = kernels ?? KernelBackends.CreateDefault();
         _scanKind = PqScanner.ForBackend(Kernels.Name);
+        FastScanKind = Pq4Scanner.ForBackend(Kernels.Name);
         _scanOnDevice = KernelBackends.IsGpu(Kernels.Name);
         _snapshot = new IvfSnapshot([], 0);
     }
@@ -89,9 +105,36 @@ public sealed class IvfPqIndex : IVectorIndex
     /// <summary>Number of inverted lists.</summary>
     public int Lists => Options.Lists;
 
+    /// <summary>Whether the lists hold packed 4-bit codes scanned by the fast-scan kernels (<see cref="IvfPqOptions.Bits"/>
+    /// = 4 and <see cref="IvfPqOptions.FastScan"/>).</summary>
+    public bool UsesFastScan => _fastScan;
+
+    /// <summary>The fast-scan kernel CPU searches use (from the backend's name; tests override it).</summary>
+    internal Pq4ScanKind FastScanKind { get; set; }
+
+    /// <summary>Vectors per code block of the list layout.</summary>
+    private int CodeBlockSize => _fastScan ? Pq4Layout.BlockSize : IvfCodeLayout.BlockSize;
+
+    /// <summary>Bytes of codes for <paramref name="capacity"/> vectors (whole blocks) in the list layout.</summary>
+    private long CodeBytes(int capacity) =>
+        _fastScan ? Pq4Layout.Bytes(capacity, Options.SubQuantizers) : IvfCodeLayout.Bytes(capacity, Options.SubQuantizers);
+
+    private void WriteCode(byte[] codes, int position, ReadOnlySpan<byte> code)
+    {
+        if (_fastScan) Pq4Layout.Write(codes, position, Options.SubQuantizers, code);
+        else IvfCodeLayout.Write(codes, position, Options.SubQuantizers, code);
+    }
+
+    private void ReadCode(byte[] codes, int position, Span<byte> code)
+    {
+        if (_fastScan) Pq4Layout.Read(codes, position, Options.SubQuantizers, code);
+        else IvfCodeLayout.Read(codes, position, Options.SubQuantizers, code);
+    }
+
     /// <summary>
-    /// Bytes held per stored vector: PQ code, id, refine copy and id map, with list slack spread over the vectors
-    /// (0 when empty). Fixed costs (centroids, codebooks, precomputed tables) are in <see cref="FixedBytes"/>.
+    /// Bytes held per stored vector: PQ code (M bytes, or M / 2 with fast scan), id, refine copy and id map, with list
+    /// slack (spare capacity, padding of partial blocks) spread over the vectors (0 when empty). Fixed costs (centroids,
+    /// codebooks, precomputed tables) are in <see cref="FixedBytes"/>.
     /// </summary>
     public double BytesPerVector
     {
@@ -119,6 +162,26 @@ public sealed class IvfPqIndex : IVectorIndex
 
     /// <summary>Warning from training (too few points per centroid), or <see langword="null"/>.</summary>
     public string? TrainingWarning => _state?.Warning;
+
+    /// <summary>
+    /// Each list's ids and row-major codes as the current snapshot holds them, and for fast scan whether every padding
+    /// nibble of its packed blocks is zero (for tests: the layout stays valid through adds and removes).
+    /// </summary>
+    internal (long[] Ids, byte[] Codes, bool PaddingIsZero)[] DumpLists()
+    {
+        IvfSnapshot s = _snapshot;
+        int m = Options.SubQuantizers;
+        var result = new (long[], byte[], bool)[s.Lists.Length];
+        for (int l = 0; l < s.Lists.Length; l++)
+        {
+            IvfList list = s.Lists[l];
+            var codes = new byte[list.Count * m];
+            for (int v = 0; v < list.Count; v++) ReadCode(list.Codes, v, codes.AsSpan(v * m, m));
+            bool clean = !_fastScan || Pq4Layout.PaddingIsZero(list.Codes.AsSpan(0, (int)Pq4Layout.Bytes(list.Count, m)), list.Count, m);
+            result[l] = (list.Ids.AsSpan(0, list.Count).ToArray(), codes, clean);
+        }
+        return result;
+    }
 
     /// <summary>Current size of each inverted list.</summary>
     public int[] ListSizes()
@@ -404,7 +467,7 @@ public sealed class IvfPqIndex : IVectorIndex
             {
                 IvfList list = snapshot.Lists[l];
                 for (int v = 0; v < list.Count; v++)
-                    IvfCodeLayout.Read(list.Codes, v, m, rowMajor.AsSpan((offsets[l] + v) * m, m));
+                    ReadCode(list.Codes, v, rowMajor.AsSpan((offsets[l] + v) * m, m));
             }
             CodeDatabase database = Kernels.CreateCodeDatabase(rowMajor, total, m, Options.Bits, offsets, state.TermTables ?? []);
             var fresh = new DeviceCodes(snapshot, database, offsets);
@@ -430,11 +493,19 @@ public sealed class IvfPqIndex : IVectorIndex
     /// <summary>The index kind written in the file header.</summary>
     internal const string FileKind = "ivfpq";
 
+    /// <summary>The container version this kind writes: 2 added the fast-scan flag and the <c>PQ4F</c> section.</summary>
+    internal const uint FileVersion = 2;
+
+    /// <summary>Section of the packed 4-bit fast-scan codes.</summary>
+    internal const string PackedCodesTag = "PQ4F";
+
     /// <inheritdoc />
-    /// <remarks>Sections: <c>PARM</c> (dimension, metric, lists, M, bits, OPQ and refine flags, trained flag, count),
-    /// then when trained <c>CENT</c> (coarse centroids), <c>PQCB</c> (codebooks), <c>OPQR</c> (rotation, when used),
-    /// <c>LSTS</c> (list sizes), <c>IDS </c> (ids in list order), <c>CODE</c> (row-major codes) and <c>RFNE</c> (refine
-    /// vectors, when kept). Precomputed tables are rebuilt on load. See docs/index-format.md.</remarks>
+    /// <remarks>Format version 2. Sections: <c>PARM</c> (dimension, metric, lists, M, bits, OPQ and refine flags, trained
+    /// flag, count, fast-scan flag), then when trained <c>CENT</c> (coarse centroids), <c>PQCB</c> (codebooks),
+    /// <c>OPQR</c> (rotation, when used), <c>LSTS</c> (list sizes), <c>IDS </c> (ids in list order), <c>CODE</c>
+    /// (row-major codes) or, for fast scan, <c>PQ4F</c> (each list's packed 32-vector blocks), and <c>RFNE</c> (refine
+    /// vectors, when kept). Precomputed tables are rebuilt on load. Version 1 files (no fast-scan flag, always
+    /// <c>CODE</c>) still load, with <see cref="IvfPqOptions.FastScan"/> off. See docs/index-format.md.</remarks>
     public void Save(string path)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -466,7 +537,7 @@ public sealed class IvfPqIndex : IVectorIndex
     private void WriteTo(Stream stream, TrainedState? state, IvfSnapshot snapshot)
     {
         int m = Options.SubQuantizers, d = Dimension;
-        var writer = new IndexFileWriter(stream, FileKind);
+        var writer = new IndexFileWriter(stream, FileKind, FileVersion);
         writer.BeginSection("PARM");
         writer.WriteInt32(d);
         writer.WriteInt32((int)Metric);
@@ -477,6 +548,7 @@ public sealed class IvfPqIndex : IVectorIndex
         writer.WriteInt32((int)Options.Refine);
         writer.WriteInt32(state is null ? 0 : 1);
         writer.WriteInt64(snapshot.Count);
+        writer.WriteInt32(Options.FastScan ? 1 : 0);
         writer.EndSection();
         if (state is not null)
         {
@@ -498,17 +570,39 @@ public sealed class IvfPqIndex : IVectorIndex
             writer.BeginSection("IDS ");
             foreach (IvfList list in snapshot.Lists) writer.WriteSpan<long>(list.Ids.AsSpan(0, list.Count));
             writer.EndSection();
-            writer.BeginSection("CODE");
-            var code = new byte[m];
-            foreach (IvfList list in snapshot.Lists)
+            if (_fastScan)
             {
-                for (int v = 0; v < list.Count; v++)
+                // Whole blocks as they are in memory, except that the lanes past a list's count in its last block are
+                // written as zero (an Add running beside this save may be filling them in the live array).
+                writer.BeginSection(PackedCodesTag);
+                int blockBytes = Pq4Layout.BlockBytes(m);
+                var lastBlock = new byte[blockBytes];
+                var rowMajor = new byte[Pq4Layout.BlockSize * m];
+                foreach (IvfList list in snapshot.Lists)
                 {
-                    IvfCodeLayout.Read(list.Codes, v, m, code);
-                    writer.WriteBytes(code);
+                    int full = list.Count / Pq4Layout.BlockSize, rest = list.Count % Pq4Layout.BlockSize;
+                    writer.WriteBytes(list.Codes.AsSpan(0, full * blockBytes));
+                    if (rest == 0) continue;
+                    Pq4Layout.Unpack(list.Codes.AsSpan(full * blockBytes, blockBytes), rest, m, rowMajor);
+                    Pq4Layout.Pack(rowMajor, rest, m, lastBlock);
+                    writer.WriteBytes(lastBlock);
                 }
+                writer.EndSection();
             }
-            writer.EndSection();
+            else
+            {
+                writer.BeginSection("CODE");
+                var code = new byte[m];
+                foreach (IvfList list in snapshot.Lists)
+                {
+                    for (int v = 0; v < list.Count; v++)
+                    {
+                        IvfCodeLayout.Read(list.Codes, v, m, code);
+                        writer.WriteBytes(code);
+                    }
+                }
+                writer.EndSection();
+            }
             if (Options.Refine != RefineStorage.None)
             {
                 writer.BeginSection("RFNE");
@@ -537,10 +631,14 @@ public sealed class IvfPqIndex : IVectorIndex
         RefineStorage refine = reader.ReadEnum<RefineStorage>("refine storage");
         bool trained = reader.ReadInt32("trained flag", 0, 1) == 1;
         long count = reader.ReadInt64("count", 0, int.MaxValue);
+        // Version 1 predates fast scan: its 4-bit indexes were written (and keep) the generic scan.
+        bool fastScanOption = reader.FormatVersion >= 2 && reader.ReadInt32("fast-scan flag", 0, 1) == 1;
         reader.EndSection();
         if (!trained && count != 0) throw reader.Corrupt($"an untrained index holds {count} vectors");
+        bool fastScan = fastScanOption && bits == 4;
+        if (fastScan && m > Pq4Layout.MaxM) throw reader.Corrupt($"a fast-scan index has {m} sub-quantizers, more than {Pq4Layout.MaxM}");
 
-        var options = new IvfPqOptions { Lists = lists, SubQuantizers = m, Bits = bits, UseOpq = opq, Refine = refine };
+        var options = new IvfPqOptions { Lists = lists, SubQuantizers = m, Bits = bits, UseOpq = opq, Refine = refine, FastScan = fastScanOption };
         var index = new IvfPqIndex(d, metric, options, kernels);
         try
         {
@@ -581,12 +679,29 @@ public sealed class IvfPqIndex : IVectorIndex
             reader.EndSection();
             if (total != count) throw reader.Corrupt($"list sizes add up to {total}, the header says {count}");
             long[] ids = reader.ReadIdSection(count);
-            reader.BeginSection("CODE");
-            byte[] codes = reader.ReadSpan<byte>("codes", count * m);
-            reader.EndSection();
-            if (bits < 8)
-                for (int i = 0; i < codes.Length; i++)
-                    if (codes[i] >= ksub) throw reader.Corrupt($"code byte {i} is {codes[i]}, above {ksub - 1} for {bits}-bit codes");
+            byte[] codes = [];
+            byte[][]? packed = null;
+            if (fastScan)
+            {
+                reader.BeginSection(PackedCodesTag);
+                packed = new byte[lists][];
+                for (int l = 0; l < lists; l++)
+                {
+                    packed[l] = reader.ReadSpan<byte>($"packed codes of list {l}", Pq4Layout.Bytes(sizes[l], m));
+                    if (!Pq4Layout.PaddingIsZero(packed[l], sizes[l], m))
+                        throw reader.Corrupt($"the packed codes of list {l} have a non-zero padding nibble");
+                }
+                reader.EndSection();
+            }
+            else
+            {
+                reader.BeginSection("CODE");
+                codes = reader.ReadSpan<byte>("codes", count * m);
+                reader.EndSection();
+                if (bits < 8)
+                    for (int i = 0; i < codes.Length; i++)
+                        if (codes[i] >= ksub) throw reader.Corrupt($"code byte {i} is {codes[i]}, above {ksub - 1} for {bits}-bit codes");
+            }
             float[]? refine32 = null;
             Half[]? refine16 = null;
             if (refine != RefineStorage.None)
@@ -605,7 +720,7 @@ public sealed class IvfPqIndex : IVectorIndex
                 }
                 reader.EndSection();
             }
-            index.Restore(centroids, codebooks, rotation, sizes, ids, codes, refine32, refine16);
+            index.Restore(centroids, codebooks, rotation, sizes, ids, codes, packed, refine32, refine16);
             return index;
         }
         catch
@@ -615,8 +730,10 @@ public sealed class IvfPqIndex : IVectorIndex
         }
     }
 
-    /// <summary>Installs loaded, validated parts as the trained state and lists.</summary>
-    private void Restore(float[] centroids, float[] codebooks, OpqRotation? rotation, int[] sizes, long[] ids, byte[] codes, float[]? refine32, Half[]? refine16)
+    /// <summary>Installs loaded, validated parts as the trained state and lists: row-major <paramref name="codes"/>, or for
+    /// fast scan each list's <paramref name="packed"/> blocks (used as they are).</summary>
+    private void Restore(float[] centroids, float[] codebooks, OpqRotation? rotation, int[] sizes, long[] ids, byte[] codes, byte[][]? packed,
+        float[]? refine32, Half[]? refine16)
     {
         int nlist = Options.Lists, m = Options.SubQuantizers, d = Dimension;
         ProductQuantizer pq = ProductQuantizer.FromCentroids(d, m, Options.Bits, codebooks);
@@ -629,11 +746,16 @@ public sealed class IvfPqIndex : IVectorIndex
         {
             int n = sizes[l];
             if (n == 0) { lists[l] = IvfList.Empty; continue; }
-            int capacity = (n + IvfCodeLayout.BlockSize - 1) / IvfCodeLayout.BlockSize * IvfCodeLayout.BlockSize;
+            int capacity = n;
             var listIds = new long[capacity];
             ids.AsSpan(offset, n).CopyTo(listIds);
-            var blocked = new byte[IvfCodeLayout.Bytes(capacity, m)];
-            for (int v = 0; v < n; v++) IvfCodeLayout.Write(blocked, v, m, codes.AsSpan((offset + v) * m, m));
+            byte[] blocked;
+            if (packed is not null) blocked = packed[l];
+            else
+            {
+                blocked = new byte[CodeBytes(capacity)];
+                for (int v = 0; v < n; v++) WriteCode(blocked, v, codes.AsSpan((offset + v) * m, m));
+            }
             float[]? r32 = null;
             Half[]? r16 = null;
             if (refine32 is not null)
@@ -743,10 +865,10 @@ public sealed class IvfPqIndex : IVectorIndex
         Half[]? r16 = list.Refine16;
         if (need > idArr.Length)
         {
-            int capacity = Math.Max(need, Math.Max(IvfCodeLayout.BlockSize, idArr.Length + idArr.Length / 2));
-            capacity = (capacity + IvfCodeLayout.BlockSize - 1) / IvfCodeLayout.BlockSize * IvfCodeLayout.BlockSize;
+            // Only the codes come in whole blocks (CodeBytes rounds up); ids and refine copies get exactly the capacity.
+            int capacity = Math.Max(need, Math.Max(CodeBlockSize, idArr.Length + idArr.Length / 2));
             idArr = Grow(idArr, capacity, list.Count);
-            codeArr = Grow(codeArr, (int)IvfCodeLayout.Bytes(capacity, m), (int)IvfCodeLayout.Bytes(list.Count, m));
+            codeArr = Grow(codeArr, checked((int)CodeBytes(capacity)), (int)CodeBytes(list.Count));
             if (Options.Refine == RefineStorage.Float32) r32 = Grow(r32 ?? [], capacity * d, list.Count * d);
             if (Options.Refine == RefineStorage.Float16) r16 = Grow(r16 ?? [], capacity * d, list.Count * d);
         }
@@ -754,7 +876,9 @@ public sealed class IvfPqIndex : IVectorIndex
         {
             int row = rows[i], pos = list.Count + i;
             idArr[pos] = ids[row];
-            IvfCodeLayout.Write(codeArr, pos, m, codes.AsSpan(row * m, m));
+            // Fast scan: positions past the published count may share bytes with published vectors in the last
+            // block; Pq4Layout.Write changes only the new vector's nibbles (see its remarks), so readers stay correct.
+            WriteCode(codeArr, pos, codes.AsSpan(row * m, m));
             if (r32 is not null) vectors.AsSpan(row * d, d).CopyTo(r32.AsSpan(pos * d, d));
             if (r16 is not null) TensorPrimitives.ConvertToHalf(vectors.AsSpan(row * d, d), r16.AsSpan(pos * d, d));
         }
@@ -766,9 +890,9 @@ public sealed class IvfPqIndex : IVectorIndex
         int m = Options.SubQuantizers, d = Dimension;
         int keep = list.Count - victims.Count;
         if (keep == 0) return IvfList.Empty;
-        int capacity = (keep + IvfCodeLayout.BlockSize - 1) / IvfCodeLayout.BlockSize * IvfCodeLayout.BlockSize;
+        int capacity = keep;
         var idArr = new long[capacity];
-        var codeArr = new byte[IvfCodeLayout.Bytes(capacity, m)];
+        var codeArr = new byte[CodeBytes(capacity)];
         float[]? r32 = list.Refine32 is null ? null : new float[capacity * d];
         Half[]? r16 = list.Refine16 is null ? null : new Half[capacity * d];
         Span<byte> code = stackalloc byte[m];
@@ -777,8 +901,8 @@ public sealed class IvfPqIndex : IVectorIndex
         {
             if (victims.Contains(list.Ids[v])) continue;
             idArr[o] = list.Ids[v];
-            IvfCodeLayout.Read(list.Codes, v, m, code);
-            IvfCodeLayout.Write(codeArr, o, m, code);
+            ReadCode(list.Codes, v, code);
+            WriteCode(codeArr, o, code);
             list.Refine32?.AsSpan(v * d, d).CopyTo(r32.AsSpan(o * d, d));
             list.Refine16?.AsSpan(v * d, d).CopyTo(r16.AsSpan(o * d, d));
             o++;
@@ -818,7 +942,22 @@ public sealed class IvfPqIndex : IVectorIndex
             Residual = new float[index.Dimension];
             Vector = new float[index.Dimension];
             Heap = new CandidateHeap(1);
+            if (index._fastScan)
+            {
+                Lut = new byte[Pq4Layout.PaddedM(state.Pq.SubQuantizers) * 16];
+                Hits = new int[FastScanChunk];
+                HitSums = new ushort[FastScanChunk];
+            }
         }
+
+        /// <summary>Fast scan: the quantised table of the list being scanned.</summary>
+        public byte[] Lut { get; } = [];
+
+        /// <summary>Fast scan: positions (within the chunk) of the vectors below the threshold.</summary>
+        public int[] Hits { get; } = [];
+
+        /// <summary>Fast scan: their uint16 sums.</summary>
+        public ushort[] HitSums { get; } = [];
 
         public TrainedState State { get; }
 
@@ -864,6 +1003,10 @@ public sealed class IvfPqIndex : IVectorIndex
                 pq.ComputeTableUnchecked(query, scratch.InnerProducts, innerProduct: true);
                 if (ip) TensorPrimitives.Negate(scratch.InnerProducts, scratch.Table);
             }
+            // Fast scan with inner product: one table for every list (only the bias changes), so quantise it once.
+            bool fast = index._fastScan, quantised = false;
+            float scale = 1, lutBias = 0;
+            if (fast && ip) quantised = Pq4Lut.TryQuantize(scratch.Table, m, scratch.Lut, out scale, out lutBias);
             for (int p = 0; p < nprobe; p++)
             {
                 int l = probes[qi * nprobe + p];
@@ -887,12 +1030,65 @@ public sealed class IvfPqIndex : IVectorIndex
                     pq.ComputeTableUnchecked(scratch.Residual, scratch.Table, innerProduct: false);
                     bias = 0;
                 }
-                PqScanner.Scan(index._scanKind, list.Codes, list.Count, m, ksub, scratch.Table, bias, heap, list.Ids, l, filter);
+                if (fast)
+                {
+                    if (!ip) quantised = Pq4Lut.TryQuantize(scratch.Table, m, scratch.Lut, out scale, out lutBias);
+                    if (quantised) ScanPacked(list, l, bias + lutBias, scale, heap, scratch);
+                    else ScanPackedFloat(list, l, bias, scratch.Table, heap); // a table that overflows float
+                }
+                else PqScanner.Scan(index._scanKind, list.Codes, list.Count, m, ksub, scratch.Table, bias, heap, list.Ids, l, filter);
             }
 
             scratch.EnsureCandidates(capacity);
             int found = heap.DrainSorted(scratch.Keys, scratch.Payloads);
             Finish(qi, scratch, found);
+        }
+
+        /// <summary>
+        /// Fast scan of one list with the quantised table in <c>scratch.Lut</c>: estimate = <paramref name="bias"/> +
+        /// sum / <paramref name="scale"/>. Per chunk of <see cref="FastScanChunk"/> vectors the heap's admission threshold
+        /// (the k-th, or k x R-th, best estimate so far) becomes a uint16 bound on the sums, the kernel returns only the
+        /// vectors below it (with their sums), and those that still beat the heap and pass the filter enter it.
+        /// </summary>
+        private void ScanPacked(IvfList list, int l, float bias, float scale, CandidateHeap heap, Scratch scratch)
+        {
+            int m = state.Pq.SubQuantizers, n = list.Count, blockBytes = Pq4Layout.BlockBytes(m);
+            long listTag = (long)l << 32;
+            Pq4ScanKind kind = index.FastScanKind;
+            int[] hits = scratch.Hits;
+            ushort[] sums = scratch.HitSums;
+            for (int first = 0; first < n; first += FastScanChunk)
+            {
+                ushort limit = Pq4Lut.Threshold(heap.Threshold, scale, bias);
+                if (limit == 0) return; // no sum is below 0, and the threshold only tightens
+                int len = Math.Min(FastScanChunk, n - first);
+                int found = Pq4Scanner.ScanThreshold(kind, list.Codes.AsSpan(first / Pq4Layout.BlockSize * blockBytes), len, m, scratch.Lut, limit, hits, sums);
+                for (int h = 0; h < found; h++)
+                {
+                    float key = Pq4Lut.Distance(sums[h], scale, bias);
+                    if (key >= heap.Threshold) continue;
+                    int v = first + hits[h];
+                    if (filter is not null && !filter.IsAllowed(list.Ids[v])) continue;
+                    heap.Push(key, listTag | (uint)v);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The fast-scan lists scored with the float table, one vector at a time: only for tables with entries that are
+        /// not finite (extreme codebooks or queries overflow float), which cannot be quantised; scores are then as in
+        /// the generic scan (infinite ones never enter the heap).
+        /// </summary>
+        private void ScanPackedFloat(IvfList list, int l, float bias, float[] table, CandidateHeap heap)
+        {
+            int m = state.Pq.SubQuantizers;
+            long listTag = (long)l << 32;
+            for (int v = 0; v < list.Count; v++)
+            {
+                float key = bias;
+                for (int s = 0; s < m; s++) key += table[s * 16 + Pq4Layout.CodeAt(list.Codes, v, s, m)];
+                if (key < heap.Threshold && (filter is null || filter.IsAllowed(list.Ids[v]))) heap.Push(key, listTag | (uint)v);
+            }
         }
 
         /// <summary>

@@ -6,12 +6,13 @@ namespace Vec.Index.Tests;
 
 public sealed class ConcurrencyTests
 {
-    public static TheoryData<string> Kinds() => new() { "flat", "ivfpq" };
+    public static TheoryData<string> Kinds() => new() { "flat", "ivfpq", "ivfpq-4bit-fastscan" };
 
     private static IVectorIndex Create(string kind, int d, float[] train)
     {
         if (kind == "flat") return new FlatIndex(d, Metric.L2, KernelBackends.Create("simd"));
-        var index = new IvfPqIndex(d, Metric.L2, new IvfPqOptions { Lists = 16, SubQuantizers = 4, Refine = RefineStorage.Float32 }, KernelBackends.Create("simd"));
+        int bits = kind == "ivfpq-4bit-fastscan" ? 4 : 8;
+        var index = new IvfPqIndex(d, Metric.L2, new IvfPqOptions { Lists = 16, SubQuantizers = 4, Bits = bits, Refine = RefineStorage.Float32 }, KernelBackends.Create("simd"));
         index.Train(train, train.Length / d);
         return index;
     }

@@ -199,6 +199,14 @@ public sealed class FastScanTests
                     var want = Enumerable.Range(0, n).Where(i => sums[i] < threshold).ToArray();
                     if (!want.AsSpan().SequenceEqual(hits.AsSpan(0, count)))
                         Assert.Fail($"seed {seed} kind {kind} n {n} m {m} threshold {threshold}: {count} hits, expected {want.Length}");
+                    // The overload that also returns the hits' sums: same hits, and each one's exact sum.
+                    var hits2 = new int[n];
+                    var hitSums = new ushort[n];
+                    int count2 = Pq4Scanner.ScanThreshold(kind, packed, n, m, lut, threshold, hits2, hitSums);
+                    if (!want.AsSpan().SequenceEqual(hits2.AsSpan(0, count2)))
+                        Assert.Fail($"seed {seed} kind {kind} n {n} m {m} threshold {threshold}: {count2} hits with sums, expected {want.Length}");
+                    for (int h = 0; h < count2; h++)
+                        if (hitSums[h] != sums[hits2[h]]) Assert.Fail($"seed {seed} kind {kind} n {n} m {m}: hit {h} sum {hitSums[h]}, expected {sums[hits2[h]]}");
                 }
             }
     }
@@ -254,6 +262,69 @@ public sealed class FastScanTests
         bad[3] = float.NaN;
         Assert.Equal("table", Assert.Throws<ArgumentException>(() => Pq4Lut.Quantize(bad, 1)).ParamName);
         Assert.Equal("table", Assert.Throws<ArgumentException>(() => Pq4Lut.Quantize(new float[31], 2)).ParamName);
+    }
+
+    [Fact]
+    public void In_place_writes_equal_packing_and_leave_other_nibbles_alone()
+    {
+        foreach (int m in new[] { 1, 3, 8, 16 })
+        {
+            const int n = 70;
+            var rng = new Random(500 + m);
+            var codes = RandomCodes(rng, n, m);
+            var packed = new byte[Pq4Layout.Bytes(n, m)];
+            var before = new byte[packed.Length];
+            // Fill in a shuffled order: each write must change only its own vector's nibbles.
+            int[] order = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray();
+            var written = new HashSet<int>();
+            var back = new byte[m];
+            foreach (int i in order)
+            {
+                packed.CopyTo(before, 0);
+                Pq4Layout.Write(packed, i, m, codes.AsSpan(i * m, m));
+                written.Add(i);
+                foreach (int j in written.Where(j => j != i).Take(20))
+                {
+                    Pq4Layout.Read(packed, j, m, back);
+                    Assert.True(back.AsSpan().SequenceEqual(codes.AsSpan(j * m, m)), $"m {m}: writing {i} changed {j}");
+                }
+            }
+            Assert.Equal(Pq4Layout.Pack(codes, n, m), packed);
+            Assert.True(Pq4Layout.PaddingIsZero(packed, n, m));
+            Assert.False(Pq4Layout.PaddingIsZero(packed, n - 1, m) && codes.AsSpan((n - 1) * m, m).IndexOfAnyExcept((byte)0) >= 0);
+            Assert.Equal("code", Assert.Throws<ArgumentException>(() => Pq4Layout.Write(packed, 0, m, new byte[m - 1])).ParamName);
+            Assert.Equal("packed", Assert.Throws<ArgumentException>(() => Pq4Layout.Write(packed, 96, m, new byte[m])).ParamName);
+        }
+        // Odd M: a non-zero padding sub-quantiser nibble is caught.
+        var odd = Pq4Layout.Pack(new byte[3 * 5], 5, 3);
+        odd[32 + 16] = 0x01;
+        Assert.False(Pq4Layout.PaddingIsZero(odd, 5, 3));
+    }
+
+    [Fact]
+    public void Quantising_into_a_buffer_equals_the_allocating_form()
+    {
+        var rng = new Random(77);
+        foreach (int m in new[] { 1, 3, 16 })
+        {
+            var table = new float[m * 16];
+            for (int i = 0; i < table.Length; i++) table[i] = (float)(rng.NextDouble() * 10 - 3);
+            var (lut, scale, bias) = Pq4Lut.Quantize(table, m);
+            var buffer = new byte[Pq4Layout.PaddedM(m) * 16];
+            buffer.AsSpan().Fill(0xAB); // the padding row must come back zero
+            Pq4Lut.Quantize(table, m, buffer, out float scale2, out float bias2);
+            Assert.Equal(lut, buffer);
+            Assert.Equal((scale, bias), (scale2, bias2));
+        }
+        Assert.Equal("lut", Assert.Throws<ArgumentException>(() => Pq4Lut.Quantize(new float[48], 3, new byte[48], out _, out _)).ParamName);
+        // Non-finite tables: Quantize throws, TryQuantize says no.
+        var inf = new float[32];
+        inf[20] = float.PositiveInfinity;
+        Assert.Equal("table", Assert.Throws<ArgumentException>(() => Pq4Lut.Quantize(inf, 2, new byte[32], out _, out _)).ParamName);
+        Assert.False(Pq4Lut.TryQuantize(inf, 2, new byte[32], out _, out _));
+        var huge = Enumerable.Repeat(3e38f, 32).ToArray(); // finite entries whose sum of minima overflows float
+        Assert.False(Pq4Lut.TryQuantize(huge, 2, new byte[32], out _, out _));
+        Assert.True(Pq4Lut.TryQuantize(new float[32], 2, new byte[32], out _, out _));
     }
 
     [Fact]

@@ -255,18 +255,25 @@ public sealed class IvfPqDevicePathTests
     {
         const int n = 160, d = 8, k = 5;
         string path = Path.Combine(Path.GetTempPath(), $"vecrec-dev-{Guid.NewGuid():N}.vecidx");
+        string fastPath = path + ".fs";
         try
         {
             float[] x = TestData.LowIntrinsic(n, d, 4, 51);
-            using (var built = new IvfPqIndex(d, metric, new IvfPqOptions { Lists = 4, SubQuantizers = 2, Bits = 4, Refine = RefineStorage.Float32 }, KernelBackends.Create("simd")))
+            // The generic 4-bit scan (float tables) is what the device scan reproduces. A fast-scan index (packed codes)
+            // trained identically scans on the device too, with its codes unpacked: the same results.
+            foreach ((string file, bool fastScan) in new[] { (path, false), (fastPath, true) })
             {
+                using var built = new IvfPqIndex(d, metric, new IvfPqOptions { Lists = 4, SubQuantizers = 2, Bits = 4, FastScan = fastScan, Refine = RefineStorage.Float32 }, KernelBackends.Create("simd"));
                 built.Train(x, n);
                 built.Add(TestData.Range(0, n), x);
                 built.Remove([1, 2]);
-                built.Save(path);
+                built.Save(file);
             }
+            using IVectorKernels deviceKernels = KernelBackends.Create("ilgpu-cpu");
             using IvfPqIndex cpu = IvfPqIndex.Load(path, KernelBackends.Create("simd"));
-            using IvfPqIndex device = IvfPqIndex.Load(path, KernelBackends.Create("ilgpu-cpu"));
+            using IvfPqIndex device = IvfPqIndex.Load(path, deviceKernels);
+            using IvfPqIndex deviceFastScan = IvfPqIndex.Load(fastPath, deviceKernels);
+            Assert.True(deviceFastScan.UsesFastScan);
             float[] q = TestData.Gaussian(3, d, 52);
             foreach (SearchOptions options in new[]
             {
@@ -277,17 +284,21 @@ public sealed class IvfPqDevicePathTests
             {
                 SearchResult a = cpu.Search(q, k, options), b = device.Search(q, k, options);
                 AssertSameUpToTies(a, b);
+                AssertSameUpToTies(a, deviceFastScan.Search(q, k, options));
                 if (options.Filter is not null) Assert.All(b.Ids, id => Assert.True(id == -1 || id % 4 == 1));
             }
             // After a change the device codes are rebuilt.
             device.Remove([5, 6, 7]);
             cpu.Remove([5, 6, 7]);
+            deviceFastScan.Remove([5, 6, 7]);
             var all = new SearchOptions { NProbe = 4 };
             AssertSameUpToTies(cpu.Search(q, k, all), device.Search(q, k, all));
+            AssertSameUpToTies(cpu.Search(q, k, all), deviceFastScan.Search(q, k, all));
         }
         finally
         {
             File.Delete(path);
+            File.Delete(fastPath);
         }
     }
 

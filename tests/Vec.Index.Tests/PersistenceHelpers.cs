@@ -109,12 +109,14 @@ internal static class FuzzIndexFactories
         ["ivfpq-l2-f32"] = k => Ivf(k, Metric.L2, RefineStorage.Float32, opq: false, bits: 5),
         ["ivfpq-ip-f16-4bit"] = k => Ivf(k, Metric.InnerProduct, RefineStorage.Float16, opq: false, bits: 4),
         ["ivfpq-cosine-opq"] = k => Ivf(k, Metric.Cosine, RefineStorage.None, opq: true, bits: 3),
+        ["ivfpq-l2-4bit-generic"] = k => Ivf(k, Metric.L2, RefineStorage.Float32, opq: false, bits: 4, fastScan: false),
+        ["ivfpq-l2-4bit-fastscan-odd-m"] = k => Ivf(k, Metric.L2, RefineStorage.None, opq: false, bits: 4, m: 3, d: 9),
     };
 
-    private static IVectorIndex Ivf(IVectorKernels kernels, Metric metric, RefineStorage refine, bool opq, int bits)
+    private static IVectorIndex Ivf(IVectorKernels kernels, Metric metric, RefineStorage refine, bool opq, int bits, bool fastScan = true, int m = 2, int d = 8)
     {
-        const int n = 40, d = 8;
-        var index = new IvfPqIndex(d, metric, new IvfPqOptions { Lists = 3, SubQuantizers = 2, Bits = bits, Refine = refine, UseOpq = opq }, kernels);
+        const int n = 40;
+        var index = new IvfPqIndex(d, metric, new IvfPqOptions { Lists = 3, SubQuantizers = m, Bits = bits, Refine = refine, UseOpq = opq, FastScan = fastScan }, kernels);
         float[] x = TestData.Gaussian(n, d, 78);
         index.Train(x, n);
         index.Add(TestData.Range(5, n), x);

@@ -290,7 +290,7 @@ public sealed class PersistenceTests
         stream.Position = 0;
         using var reader = new IndexFileReader(stream, "memory");
         Assert.Equal("test-kind", reader.Kind);
-        Assert.Equal(1u, reader.FormatVersion);
+        Assert.Equal(IndexFile.Version, reader.FormatVersion);
         reader.BeginSection("ABCD");
         Assert.Equal(-7, reader.ReadInt32("a", -10, 0));
         Assert.Equal(long.MaxValue, reader.ReadInt64("b"));

@@ -236,7 +236,7 @@ public static class Ann
                 CodebookKMeans = new IvfPqOptions().CodebookKMeans with { Seed = config.Seed },
             };
             index = new IvfPqIndex(d, metric, options, kernels);
-            engine = $"vecrec IVF{lists},{(config.UseOpq ? "OPQ" : "")}PQ{config.SubQuantizers}x{config.Bits}" +
+            engine = $"vecrec IVF{lists},{(config.UseOpq ? "OPQ" : "")}PQ{config.SubQuantizers}x{config.Bits}{(((IvfPqIndex)index).UsesFastScan ? "fs" : "")}" +
                      (config.Refine > 0 ? $",Refine({config.RefineStorage}) R={string.Join(",", refines)}" : "");
         }
         using (index)

@@ -25,8 +25,11 @@ internal static class IndexFile
     /// <summary>The 8 magic bytes every index file starts with.</summary>
     public static ReadOnlySpan<byte> Magic => "VECRECIX"u8;
 
-    /// <summary>The format version this library writes (and the newest it reads).</summary>
-    public const uint Version = 1;
+    /// <summary>
+    /// The newest format version this library reads and writes. Each kind writes the version its layout last changed
+    /// in (flat: 1; ivfpq: 2, which added 4-bit fast scan), so files of unchanged kinds stay readable by older readers.
+    /// </summary>
+    public const uint Version = 2;
 
     /// <summary>Tag of the end marker section.</summary>
     public const string EndTag = "END ";
@@ -112,17 +115,22 @@ internal sealed class IndexFileWriter
     private bool _finished;
 
     /// <summary>Writes the header for an index of the given kind.</summary>
-    public IndexFileWriter(Stream stream, string kind)
+    /// <param name="stream">A writable, seekable stream.</param>
+    /// <param name="kind">The index kind.</param>
+    /// <param name="version">Format version to write in the header (1..<see cref="IndexFile.Version"/>): the version of
+    /// the kind's layout.</param>
+    public IndexFileWriter(Stream stream, string kind, uint version = IndexFile.Version)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (!stream.CanSeek || !stream.CanWrite) throw new ArgumentException("The stream must be writable and seekable.", nameof(stream));
+        if (version is 0 or > IndexFile.Version) throw new ArgumentOutOfRangeException(nameof(version), version, $"Format versions are 1..{IndexFile.Version}.");
         IndexFile.CheckKind(kind);
         IndexFile.RequireLittleEndian();
         _stream = stream;
 
         Span<byte> header = stackalloc byte[8 + 4 + 1 + IndexFile.MaxKindLength + 8];
         IndexFile.Magic.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], IndexFile.Version);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], version);
         header[12] = (byte)kind.Length;
         int end = 13 + Encoding.ASCII.GetBytes(kind, header[13..]);
         BinaryPrimitives.WriteUInt64LittleEndian(header[end..], XxHash64.HashToUInt64(header[..end]));

@@ -86,6 +86,59 @@ internal static class Pq4Layout
             for (int s = 0; s < m; s++) codes[i * m + s] = CodeAt(packed, i, s, m);
     }
 
+    /// <summary>
+    /// Writes the <paramref name="m"/> codes of vector <paramref name="i"/> (row-major, every one 0..15) into its nibbles,
+    /// leaving every other nibble as it is.
+    /// </summary>
+    /// <remarks>
+    /// This is how an inverted list grows in place while searches read it (<c>IvfPqIndex.Add</c>): a byte holds the
+    /// nibbles of two vectors of the block (<c>j</c> and <c>16 + j</c>) for one sub-quantiser, so filling vector
+    /// <c>16 + j</c> rewrites a byte whose other nibble belongs to vector <c>j</c>, which readers may already see. The
+    /// write is a single-byte store of <c>(old &amp; keep) | new</c> computed from the byte itself by the only writer:
+    /// a concurrent reader sees either the old or the new byte, and both carry the same nibble for vector <c>j</c>, so
+    /// a published vector's codes never change under a reader. Readers ignore the lanes at or beyond their published
+    /// count (the scanner masks them), so the half-written new vector is never seen either.
+    /// </remarks>
+    public static void Write(Span<byte> packed, int i, int m, ReadOnlySpan<byte> code)
+    {
+        CheckM(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(i);
+        if (code.Length < m) throw new ArgumentException($"code holds {code.Length} bytes, {m} needed.", nameof(code));
+        if (packed.Length < Bytes(i + 1, m)) throw new ArgumentException($"packed holds {packed.Length} bytes, {Bytes(i + 1, m)} needed.", nameof(packed));
+        int r = i % BlockSize, j = r & 15;
+        int blockBase = (i / BlockSize) * BlockBytes(m);
+        bool high = r >= 16;
+        for (int s = 0; s < m; s++)
+        {
+            byte c = code[s];
+            if (c > 15) throw new ArgumentException($"code {c} for sub-quantiser {s} is not a 4-bit code (0..15).", nameof(code));
+            ref byte b = ref packed[blockBase + (s >> 1) * 32 + (s & 1) * 16 + j];
+            b = high ? (byte)((b & 0x0F) | (c << 4)) : (byte)((b & 0xF0) | c);
+        }
+    }
+
+    /// <summary>Reads the <paramref name="m"/> codes of vector <paramref name="i"/> into row-major form.</summary>
+    public static void Read(ReadOnlySpan<byte> packed, int i, int m, Span<byte> code)
+    {
+        for (int s = 0; s < m; s++) code[s] = CodeAt(packed, i, s, m);
+    }
+
+    /// <summary>
+    /// Whether every padding nibble is zero: the lanes at or beyond <paramref name="n"/> in the last block and, for odd
+    /// <paramref name="m"/>, the padding sub-quantiser of every lane (loaders check files with it).
+    /// </summary>
+    public static bool PaddingIsZero(ReadOnlySpan<byte> packed, int n, int m)
+    {
+        int blocks = (n + BlockSize - 1) / BlockSize, mp = PaddedM(m);
+        for (int i = n; i < blocks * BlockSize; i++)
+            for (int s = 0; s < mp; s++)
+                if (CodeAt(packed, i, s, mp) != 0) return false;
+        if (mp != m)
+            for (int i = 0; i < n; i++)
+                if (CodeAt(packed, i, m, mp) != 0) return false;
+        return true;
+    }
+
     /// <summary>The code of vector <paramref name="i"/> for sub-quantiser <paramref name="sub"/> of <paramref name="m"/>.</summary>
     public static byte CodeAt(ReadOnlySpan<byte> packed, int i, int sub, int m)
     {

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Vec.Index.Internals.FastScan;
 
 /// <summary>Per-query quantisation of a 4-bit PQ look-up table to uint8 for <see cref="Pq4Scanner"/>.</summary>
@@ -6,7 +10,7 @@ namespace Vec.Index.Internals.FastScan;
 /// Input: a float table of <c>M x 16</c> entries (row m = distance contributions of sub-quantiser m's 16 centroids,
 /// smaller is better). Each row has its minimum subtracted (the sum of the minima is the bias), then all rows share one
 /// scale <c>s = 255 / max over m of (max_m - min_m)</c>, so every entry becomes <c>q = round((t - min_m) * s)</c> in
-/// 0..255. The sum of M such entries is at most <c>M * 255 &lt;= 65280</c> for M &lt;= 256, so uint16 sums never overflow.
+/// 0..255 (rounded half up, computed in float with 256-bit vectors). The sum of M such entries is at most <c>M * 255 &lt;= 65280</c> for M &lt;= 256, so uint16 sums never overflow.
 /// </para>
 /// <para>
 /// Distance estimate: <c>d ≈ bias + sum / scale</c>. Error bound: each entry is off by at most half a quantisation step
@@ -21,33 +25,86 @@ internal static class Pq4Lut
     public static (byte[] Lut, float Scale, float Bias) Quantize(ReadOnlySpan<float> table, int m)
     {
         Pq4Layout.CheckM(m);
+        var lut = new byte[Pq4Layout.PaddedM(m) * 16];
+        Quantize(table, m, lut, out float scale, out float bias);
+        return (lut, scale, bias);
+    }
+
+    /// <summary>Quantises <paramref name="table"/> (<paramref name="m"/> x 16 floats, row-major) into
+    /// <paramref name="lut"/> (at least <c>Pq4Layout.PaddedM(m) * 16</c> bytes; the padding row is zeroed), without
+    /// allocating: the per-probe form the index uses.</summary>
+    public static void Quantize(ReadOnlySpan<float> table, int m, Span<byte> lut, out float scale, out float bias) =>
+        Quantize(table, m, lut, out scale, out bias, throwIfNotFinite: true);
+
+    /// <summary>
+    /// As <see cref="Quantize(ReadOnlySpan{float}, int, Span{byte}, out float, out float)"/>, but returns
+    /// <see langword="false"/> (instead of throwing) when an entry or the bias is not finite: tables of extreme
+    /// codebooks or queries that overflow float, which the caller then scores some other way.
+    /// </summary>
+    public static bool TryQuantize(ReadOnlySpan<float> table, int m, Span<byte> lut, out float scale, out float bias) =>
+        Quantize(table, m, lut, out scale, out bias, throwIfNotFinite: false);
+
+    private static bool Quantize(ReadOnlySpan<float> table, int m, Span<byte> lut, out float scale, out float bias, bool throwIfNotFinite)
+    {
+        Pq4Layout.CheckM(m);
         if (table.Length < m * 16) throw new ArgumentException($"table holds {table.Length} floats, {m} x 16 needed.", nameof(table));
-        double maxRange = 0, bias = 0;
-        Span<double> mins = stackalloc double[m];
+        if (lut.Length < Pq4Layout.PaddedM(m) * 16) throw new ArgumentException($"lut holds {lut.Length} bytes, {Pq4Layout.PaddedM(m) * 16} needed.", nameof(lut));
+        // One row is two 256-bit registers; the index calls this once per probed list, so it is vectorised too.
+        ref float t0 = ref MemoryMarshal.GetReference(table);
+        double maxRange = 0, sumOfMins = 0;
+        Span<float> mins = stackalloc float[m];
+        Vector256<float> notFinite = Vector256<float>.Zero;
         for (int s = 0; s < m; s++)
         {
-            double lo = double.PositiveInfinity, hi = double.NegativeInfinity;
-            for (int c = 0; c < 16; c++)
-            {
-                float t = table[s * 16 + c];
-                if (!float.IsFinite(t)) throw new ArgumentException($"table entry [{s}, {c}] is {t}; entries must be finite.", nameof(table));
-                lo = Math.Min(lo, t);
-                hi = Math.Max(hi, t);
-            }
+            Vector256<float> a = Vector256.LoadUnsafe(ref t0, (nuint)(s * 16)), b = Vector256.LoadUnsafe(ref t0, (nuint)(s * 16 + 8));
+            notFinite |= (a - a) | (b - b); // x - x is +0 (no bits set) for finite x, NaN otherwise
+            float lo = HorizontalMin(Vector256.MinNative(a, b)), hi = HorizontalMax(Vector256.MaxNative(a, b));
             mins[s] = lo;
-            bias += lo;
-            maxRange = Math.Max(maxRange, hi - lo);
+            sumOfMins += lo;
+            maxRange = Math.Max(maxRange, (double)hi - lo);
         }
-        double scale = maxRange > 0 ? 255.0 / maxRange : 1.0;
-        if (double.IsInfinity(scale)) scale = float.MaxValue; // ranges below ~1e-36: every entry rounds to 0 or 255
-        var lut = new byte[Pq4Layout.PaddedM(m) * 16];
+        if (notFinite != Vector256<float>.Zero)
+        {
+            scale = 1;
+            bias = 0;
+            if (!throwIfNotFinite) return false;
+            for (int i = 0; i < m * 16; i++)
+                if (!float.IsFinite(table[i])) throw new ArgumentException($"table entry [{i / 16}, {i % 16}] is {table[i]}; entries must be finite.", nameof(table));
+        }
+        double factor = maxRange > 0 ? 255.0 / maxRange : 1.0;
+        if (factor > float.MaxValue) factor = float.MaxValue; // ranges below ~1e-36: every entry rounds to 0 or 255
+        // q = min(floor((t - min) * factor + 0.5), 255): round half up (t - min >= 0), in float.
+        Vector256<float> f = Vector256.Create((float)factor), half = Vector256.Create(0.5f), top = Vector256.Create(255f);
+        ref byte l0 = ref MemoryMarshal.GetReference(lut);
         for (int s = 0; s < m; s++)
-            for (int c = 0; c < 16; c++)
-            {
-                double q = Math.Round((table[s * 16 + c] - mins[s]) * scale, MidpointRounding.AwayFromZero);
-                lut[s * 16 + c] = (byte)Math.Clamp(q, 0, 255);
-            }
-        return (lut, (float)scale, (float)bias);
+        {
+            Vector256<float> lo = Vector256.Create(mins[s]);
+            Vector256<float> a = Vector256.LoadUnsafe(ref t0, (nuint)(s * 16)), b = Vector256.LoadUnsafe(ref t0, (nuint)(s * 16 + 8));
+            Vector256<int> qa = Vector256.ConvertToInt32Native(Vector256.MinNative(Vector256.Floor((a - lo) * f + half), top));
+            Vector256<int> qb = Vector256.ConvertToInt32Native(Vector256.MinNative(Vector256.Floor((b - lo) * f + half), top));
+            Vector256<short> q16 = Vector256.Narrow(qa, qb); // 0..255: the narrowing is exact
+            Vector256.Narrow(q16, q16).AsByte().GetLower().StoreUnsafe(ref l0, (nuint)(s * 16));
+        }
+        lut[(m * 16)..(Pq4Layout.PaddedM(m) * 16)].Clear();
+        scale = (float)factor;
+        bias = (float)sumOfMins;
+        return float.IsFinite(bias);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalMin(Vector256<float> v)
+    {
+        Vector128<float> x = Vector128.MinNative(v.GetLower(), v.GetUpper());
+        x = Vector128.MinNative(x, Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1)));
+        return Vector128.MinNative(x, Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2))).ToScalar();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float HorizontalMax(Vector256<float> v)
+    {
+        Vector128<float> x = Vector128.MaxNative(v.GetLower(), v.GetUpper());
+        x = Vector128.MaxNative(x, Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1)));
+        return Vector128.MaxNative(x, Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2))).ToScalar();
     }
 
     /// <summary>The distance estimate of a uint16 sum: <c>bias + sum / scale</c>.</summary>
@@ -57,7 +114,7 @@ internal static class Pq4Lut
     public static float ErrorBound(int m, float scale) => m * 0.5f / scale;
 
     /// <summary>The largest uint16 threshold <c>t</c> such that <c>sum &lt; t</c> selects every vector whose estimate is
-    /// below <paramref name="distance"/> (for <see cref="Pq4Scanner.ScanThreshold"/>).</summary>
+    /// below <paramref name="distance"/> (for <c>Pq4Scanner.ScanThreshold</c>).</summary>
     public static ushort Threshold(float distance, float scale, float bias)
     {
         double t = Math.Ceiling(((double)distance - bias) * scale);

@@ -47,6 +47,19 @@ internal static unsafe class Pq4Scanner
         _ => false,
     };
 
+    /// <summary>
+    /// The kind matching a kernel backend's name, as the index selects it (the backend factory and
+    /// <c>VECREC_BACKEND</c> pick the backend): <c>scalar</c> runs the reference, <c>simd256</c> and <c>simd128</c> the
+    /// AVX2 kernel, anything else (<c>simd</c>, GPU backends' CPU fallback) the fastest supported; unsupported kinds fall
+    /// back through <see cref="Resolve"/>.
+    /// </summary>
+    public static Pq4ScanKind ForBackend(string backendName) => backendName switch
+    {
+        "scalar" => Pq4ScanKind.Scalar,
+        "simd256" or "simd128" => Resolve(Pq4ScanKind.Avx2),
+        _ => Best,
+    };
+
     /// <summary>The supported kind to run for a requested one (falls back AVX-512 -> AVX2 -> scalar).</summary>
     public static Pq4ScanKind Resolve(Pq4ScanKind kind)
     {
@@ -77,7 +90,7 @@ internal static unsafe class Pq4Scanner
             ScanScalar(packed, n, m, lut, sums);
             return;
         }
-        Run(kind, packed, n, m, lut, sums, 0, default);
+        Run(kind, packed, n, m, lut, sums, 0, default, default);
     }
 
     /// <summary>
@@ -91,20 +104,43 @@ internal static unsafe class Pq4Scanner
     /// <param name="lut">uint8 table, row-major <c>m x 16</c>.</param>
     /// <param name="threshold">Exclusive bound on the sum.</param>
     /// <param name="hits">Receives the indices; at least <paramref name="n"/> long.</param>
-    public static int ScanThreshold(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, ushort threshold, Span<int> hits)
+    public static int ScanThreshold(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, ushort threshold, Span<int> hits) =>
+        ScanThreshold(kind, packed, n, m, lut, threshold, hits, default);
+
+    /// <summary>
+    /// As <see cref="ScanThreshold(Pq4ScanKind, ReadOnlySpan{byte}, int, int, ReadOnlySpan{byte}, ushort, Span{int})"/>,
+    /// and when <paramref name="hitSums"/> is not empty also writes each hit's sum there (aligned with
+    /// <paramref name="hits"/>), so the caller needs no second pass over the codes.
+    /// </summary>
+    /// <param name="kind">Instruction set (unsupported ones fall back, see <see cref="Resolve"/>).</param>
+    /// <param name="packed">Codes in <see cref="Pq4Layout"/> order.</param>
+    /// <param name="n">Number of vectors.</param>
+    /// <param name="m">Number of sub-quantisers (1..256).</param>
+    /// <param name="lut">uint8 table, row-major <c>m x 16</c>.</param>
+    /// <param name="threshold">Exclusive bound on the sum.</param>
+    /// <param name="hits">Receives the indices; at least <paramref name="n"/> long.</param>
+    /// <param name="hitSums">Empty, or at least <paramref name="n"/> long: receives the hits' sums.</param>
+    public static int ScanThreshold(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, ushort threshold, Span<int> hits, Span<ushort> hitSums)
     {
         Check(packed, n, m, lut);
         if (hits.Length < n) throw new ArgumentException($"hits holds {hits.Length} values, {n} needed.", nameof(hits));
+        if (!hitSums.IsEmpty && hitSums.Length < n) throw new ArgumentException($"hitSums holds {hitSums.Length} values, {n} needed.", nameof(hitSums));
         if (n == 0) return 0;
         kind = Resolve(kind);
         if (kind == Pq4ScanKind.Scalar)
         {
             int count = 0;
+            bool withSums = !hitSums.IsEmpty;
             for (int i = 0; i < n; i++)
-                if (SumScalar(packed, i, m, lut) < threshold) hits[count++] = i;
+            {
+                ushort sum = SumScalar(packed, i, m, lut);
+                if (sum >= threshold) continue;
+                if (withSums) hitSums[count] = sum;
+                hits[count++] = i;
+            }
             return count;
         }
-        return Run(kind, packed, n, m, lut, default, threshold, hits);
+        return Run(kind, packed, n, m, lut, default, threshold, hits, hitSums);
     }
 
     private static void Check(ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut)
@@ -128,7 +164,7 @@ internal static unsafe class Pq4Scanner
         return (ushort)s;
     }
 
-    private static int Run(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, Span<ushort> sums, ushort threshold, Span<int> hits)
+    private static int Run(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, Span<ushort> sums, ushort threshold, Span<int> hits, Span<ushort> hitSums)
     {
         int pairs = Pq4Layout.PaddedM(m) / 2;
         // Odd m: the kernels read a whole last pair of rows, so give them a table whose padding row is zero.
@@ -144,15 +180,17 @@ internal static unsafe class Pq4Scanner
         fixed (byte* t = table)
         fixed (ushort* s = sums)
         fixed (int* h = hits)
+        fixed (ushort* hs = hitSums)
         {
             return kind == Pq4ScanKind.Avx512
-                ? KernelAvx512(c, n, pairs, t, s, threshold, h)
-                : KernelAvx2(c, n, pairs, t, s, threshold, h);
+                ? KernelAvx512(c, n, pairs, t, s, threshold, h, hs)
+                : KernelAvx2(c, n, pairs, t, s, threshold, h, hs);
         }
     }
 
-    /// <summary>AVX2 kernel. Writes sums when <paramref name="sums"/> is non-null, else threshold hits; returns the hit count.</summary>
-    private static int KernelAvx2(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits)
+    /// <summary>AVX2 kernel. Writes sums when <paramref name="sums"/> is non-null, else threshold hits (and their sums
+    /// when <paramref name="hitSums"/> is non-null); returns the hit count.</summary>
+    private static int KernelAvx2(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits, ushort* hitSums)
     {
         Vector256<byte> nibble = Vector256.Create((byte)0x0F);
         Vector128<ushort> limit = Vector128.Create(threshold);
@@ -199,6 +237,20 @@ internal static unsafe class Pq4Scanner
                     | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
                     | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
                 if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
+                if (mask != 0 && hitSums != null)
+                {
+                    s0.Store(tail);
+                    s1.Store(tail + 8);
+                    s2.Store(tail + 16);
+                    s3.Store(tail + 24);
+                    while (mask != 0)
+                    {
+                        int lane = BitOperations.TrailingZeroCount(mask);
+                        hitSums[count] = tail[lane];
+                        hits[count++] = first + lane;
+                        mask &= mask - 1;
+                    }
+                }
                 while (mask != 0)
                 {
                     hits[count++] = first + BitOperations.TrailingZeroCount(mask);
@@ -211,7 +263,7 @@ internal static unsafe class Pq4Scanner
 
     /// <summary>AVX-512BW kernel: two chunks (four sub-quantisers) per step; an odd last chunk is zero-extended (its
     /// table too, so the upper lanes add zero).</summary>
-    private static int KernelAvx512(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits)
+    private static int KernelAvx512(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits, ushort* hitSums)
     {
         Vector512<byte> nibble = Vector512.Create((byte)0x0F);
         Vector128<ushort> limit = Vector128.Create(threshold);
@@ -273,6 +325,20 @@ internal static unsafe class Pq4Scanner
                     | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
                     | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
                 if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
+                if (mask != 0 && hitSums != null)
+                {
+                    s0.Store(tail);
+                    s1.Store(tail + 8);
+                    s2.Store(tail + 16);
+                    s3.Store(tail + 24);
+                    while (mask != 0)
+                    {
+                        int lane = BitOperations.TrailingZeroCount(mask);
+                        hitSums[count] = tail[lane];
+                        hits[count++] = first + lane;
+                        mask &= mask - 1;
+                    }
+                }
                 while (mask != 0)
                 {
                     hits[count++] = first + BitOperations.TrailingZeroCount(mask);
