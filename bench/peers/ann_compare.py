@@ -9,7 +9,9 @@ the train + add ratio (peer / VecRec: > 1 means VecRec builds faster) and bytes 
 peer's measured range is reported as such (no ratio): above it, the peer never reaches that recall in its sweep;
 below it, the peer's lowest point is already more accurate (its QPS there is a lower bound on the peer's speed).
 
-usage: ann_compare.py --peers PEERS.json --out bench/results/ann-NAME [--title T] VECREC.json...
+usage: ann_compare.py --peers PEERS.json [--peers PEERS2.json ...] --out bench/results/ann-NAME [--title T] VECREC.json...
+Several --peers files (e.g. Debian's FAISS and a FAISS built with -O3 -march=native through FAISS_PYTHONPATH) are merged:
+FAISS engines are labelled with their build ("faiss[debian]", "faiss[native]"), engines already seen are kept once.
 Writes NAME.md and NAME.json (atomically); prints the markdown.
 """
 import argparse
@@ -145,14 +147,39 @@ def markdown(title, vecrec_reports, peers, rows):
     return "\n".join(out) + "\n"
 
 
+def merge_peers(files):
+    """One peers report from several runs: FAISS engine names get their build's label, repeated engines are kept once."""
+    merged = dict(files[0])
+    merged["results"] = []
+    merged["faiss_builds"] = []
+    seen = set()
+    for f in files:
+        label = "native" if f.get("faiss_pythonpath") else "debian"
+        merged["faiss_builds"].append(dict(label=label, module=f.get("faiss_build"), pythonpath=f.get("faiss_pythonpath"),
+                                           version=f.get("faiss_version")))
+        if f["count"] != merged["count"] or f["queries"] != merged["queries"] or f["metric"] != merged["metric"]:
+            raise SystemExit("the --peers files describe different runs (count/queries/metric)")
+        for row in f["results"]:
+            row = dict(row)
+            if row["engine"].startswith("faiss "):
+                row["engine"] = f"faiss[{label}] " + row["engine"][len("faiss "):]
+            if row["engine"] in seen and not any(r is row for r in merged["results"]):
+                if any(r["engine"] == row["engine"] and r["value"] == row["value"] for r in merged["results"]):
+                    continue
+            seen.add(row["engine"])
+            merged["results"].append(row)
+    merged["faiss_version"] = ", ".join(f"{b['label']} {b['version']}" for b in merged["faiss_builds"])
+    return merged
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--peers", required=True)
+    ap.add_argument("--peers", required=True, action="append")
     ap.add_argument("--out", required=True, help="output path without extension")
     ap.add_argument("--title", default=None)
     ap.add_argument("vecrec", nargs="+")
     a = ap.parse_args()
-    peers = load(a.peers)
+    peers = merge_peers([load(p) for p in a.peers]) if len(a.peers) > 1 else load(a.peers[0])
     reports = [load(p) for p in a.vecrec]
     for p, r in zip(a.vecrec, reports):
         if r.get("kind") != "ann":

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Issue 7: VecRec IVF-PQ 4-bit fast scan (without and with refine) beside FAISS IndexIVFPQFastScan (+ IndexRefineFlat)
+# from Debian's SSE-only build AND from a build of the same FAISS 1.7.3 source with -O3 -march=native, and hnswlib (M 32),
+# one data set, one thread count, one run each; then the comparison at equal 10-recall@10 (bench/peers/ann_compare.py).
+#
+# usage: bench/fastscan-compare.sh siftsmall|lowdim384 [extra Vec.Bench ann flags]
+# env: THREADS (default nproc), NLIST, M, NPROBE, REFINE, K, SEED, LOWDIM_DIR, OUT (default bench/results/fastscan),
+#      FAISS_NATIVE (the native build's python folder; default /work/faiss-src/faiss-1.7.3/build-native/faiss/python/build/lib;
+#      skipped with a note when absent), QUICK=1 (smoke).
+# Building the native FAISS (outside the repository; docs/benchmarks.md#fast-scan):
+#   apt-get source faiss && apt-get build-dep faiss
+#   cmake -B build-native -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="-O3 -march=native" -DFAISS_ENABLE_GPU=OFF \
+#         -DFAISS_ENABLE_PYTHON=ON -DFAISS_ENABLE_C_API=OFF -DBUILD_TESTING=OFF -DPython_EXECUTABLE=/usr/bin/python3
+#   make -C build-native -j2 swigfaiss && (cd build-native/faiss/python && /usr/bin/python3 setup.py build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dataset="${1:?usage: bench/fastscan-compare.sh siftsmall|lowdim384 [ann flags]}"; shift
+threads="${THREADS:-$(nproc)}"
+shared="${VECREC_SHARED:-$(cd .. && pwd)/shared}"
+py=/usr/bin/python3
+case "$dataset" in
+  siftsmall)
+    dir="$shared/data/ann/siftsmall"
+    base="$dir/siftsmall_base.fvecs"; query="$dir/siftsmall_query.fvecs"; gt="$dir/siftsmall_groundtruth.ivecs"
+    metric=l2; nlist="${NLIST:-64}"; m="${M:-64}" ;;
+  lowdim384)
+    dir="${LOWDIM_DIR:-/work/data/lowdim384}"
+    base="$dir/base.fvecs"; query="$dir/query.fvecs"; gt="$dir/groundtruth.ivecs"
+    metric=cosine; nlist="${NLIST:-1024}"; m="${M:-96}" ;;
+  *) echo "unknown data set '$dataset' (siftsmall or lowdim384)" >&2; exit 2 ;;
+esac
+nprobe="${NPROBE:-1,2,4,8,16,32,64,128}"; refine="${REFINE:-4}"; k="${K:-10}"; seed="${SEED:-1234}"
+out="${OUT:-bench/results/fastscan}"
+native="${FAISS_NATIVE:-/work/faiss-src/faiss-1.7.3/build-native/faiss/python/build/lib}"
+quick=(); [[ "${QUICK:-0}" == 1 ]] && quick=(--quick)
+export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
+
+dotnet build bench/Vec.Bench -c Release --nologo -v q
+bench=(dotnet bench/Vec.Bench/bin/Release/net10.0/Vec.Bench.dll)
+if [[ "$dataset" == lowdim384 && ! -f "$base" ]]; then
+  "${bench[@]}" gen-lowdim --n 100000 --queries 1000 --dim 384 --intrinsic 24 --seed 7 --out "$dir" --threads "$threads"
+fi
+for f in "$base" "$query" "$gt"; do [[ -f "$f" ]] || { echo "missing $f" >&2; exit 2; }; done
+mkdir -p "$out"
+tag="$dataset-t$threads"
+common=(--base "$base" --query "$query" --gt "$gt" --metric "$metric" --nlist "$nlist" --m "$m" --nbits 4
+        --nprobe "$nprobe" --k "$k" --threads "$threads" --seed "$seed")
+
+"${bench[@]}" ann "${common[@]}" --index ivfpq "${quick[@]}" --json "$out/fs-$tag-vecrec.json" "$@"
+"${bench[@]}" ann "${common[@]}" --index ivfpq --refine "$refine" "${quick[@]}" --json "$out/fs-$tag-vecrec-refine.json" "$@"
+"$py" bench/peers/faiss_ivfpq.py "${common[@]}" --refine "$refine" --fastscan --dataset "$dataset" "${quick[@]}" \
+  --json "$out/fs-$tag-peers-debian.json"
+peers=(--peers "$out/fs-$tag-peers-debian.json")
+if [[ -d "$native" ]]; then
+  FAISS_PYTHONPATH="$native" "$py" bench/peers/faiss_ivfpq.py "${common[@]}" --refine "$refine" --fastscan --engines ivfpq,refine \
+    --dataset "$dataset" "${quick[@]}" --json "$out/fs-$tag-peers-native.json"
+  peers+=(--peers "$out/fs-$tag-peers-native.json")
+else
+  echo "note: no native FAISS build at $native; comparing with Debian's build only" >&2
+fi
+"$py" bench/peers/ann_compare.py "${peers[@]}" --out "$out/fs-$tag" \
+  --title "VecRec 4-bit fast scan vs FAISS IndexIVFPQFastScan / hnswlib: $dataset ($metric), $threads thread(s)" \
+  "$out/fs-$tag-vecrec.json" "$out/fs-$tag-vecrec-refine.json"
