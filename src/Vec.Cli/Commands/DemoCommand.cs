@@ -37,7 +37,7 @@ internal static class DemoCommand
         var cf = new Option<string>("--cf")
         {
             Description = "Collaborative model, shown alone and inside the hybrid.",
-            DefaultValueFactory = _ => "ease",
+            DefaultValueFactory = _ => "als",
             HelpName = "NAME",
         }.AcceptOnlyFromAmong(DemoPipeline.CfModels);
         var json = CliOptions.Json();

@@ -22,8 +22,14 @@ internal static class DemoPipeline
     /// <summary>Hash buckets of the hashing encoder: the width of MiniLM, so both encoders cost the same downstream.</summary>
     private const int HashingDimension = 384;
 
+    /// <summary>
+    /// Description lengths of the generated items: shorter than the generator's default (15-40) so that MiniLM embeds the
+    /// 3000 default items in about 10 s on 2 cores (its cost grows with the tokens); the hashing encoder is fast either way.
+    /// </summary>
+    internal static readonly (int Min, int Max) DescriptionWords = (8, 20);
+
     /// <summary>Re-ranking factor of the refined IVF-PQ searches (float16 copies of the vectors).</summary>
-    internal const int RefineFactor = 4;
+    internal const int RefineFactor = 8;
 
     private const string SyntheticQuery = "astronauts on a spaceship lost near a distant galaxy";
     private const string MovieLensQuery = "space adventure with aliens and starships";
@@ -209,7 +215,14 @@ internal static class DemoPipeline
     {
         if (s.DataFolder is null)
         {
-            SyntheticData g = SyntheticCatalog.Generate(new SyntheticCatalogOptions { Items = s.Items, Users = s.Users, Seed = s.Seed });
+            SyntheticData g = SyntheticCatalog.Generate(new SyntheticCatalogOptions
+            {
+                Items = s.Items,
+                Users = s.Users,
+                Seed = s.Seed,
+                MinDescriptionWords = DescriptionWords.Min,
+                MaxDescriptionWords = DescriptionWords.Max,
+            });
             return new LoadedData(g.Data, g.ColdInteractions, g.ColdItems, g);
         }
 
