@@ -11,12 +11,14 @@ namespace Vec.Cli.Commands;
 /// </summary>
 internal static class DemoCommand
 {
+    private const long MaxItemsTimesUsers = 500_000_000;
+
     public static Command Create(CliContext context)
     {
         var items = new Option<int>("--items") { Description = "Items of the generated catalog (not with --data).", DefaultValueFactory = _ => 3000, HelpName = "N" }
-            .Must(v => v >= 20 && v <= 1_000_000, "must be an integer in 20..1000000");
+            .Must(v => v >= 20 && v <= 100_000, "must be an integer in 20..100000");
         var users = new Option<int>("--users") { Description = "Users of the generated data.", DefaultValueFactory = _ => 1500, HelpName = "N" }
-            .Must(v => v >= 2 && v <= 1_000_000, "must be an integer in 2..1000000");
+            .Must(v => v >= 2 && v <= 100_000, "must be an integer in 2..100000");
         var seed = new Option<int>("--seed") { Description = "Seed of the generated data and of the splits.", DefaultValueFactory = _ => 42, HelpName = "S" };
         var k = CliOptions.Positive("--k", "Cut-off of the ranking metrics and list length.", 10).Must(v => v <= 1000, "must be at most 1000");
         var model = CliOptions.InputFolder("--model", $"Sentence-transformers ONNX model folder (default: ${Vec.Embed.TextEncoders.ModelDirectoryVariable}, then the model cache, else the hashing encoder).", required: false);
@@ -52,6 +54,8 @@ internal static class DemoCommand
             string? dataDir = parsed.GetValue(data)?.FullName;
             if (dataDir is not null && (IsGiven(parsed, items) || IsGiven(parsed, users)))
                 throw new CliException("--items and --users shape the generated catalog; they cannot be combined with --data");
+            if (dataDir is null && (long)parsed.GetValue(items) * parsed.GetValue(users) > MaxItemsTimesUsers)
+                throw new CliException(string.Create(CultureInfo.InvariantCulture, $"--items x --users must be at most {MaxItemsTimesUsers:N0} (every user weighs every item when the data is generated)"));
             if (parsed.GetValue(hashing) && parsed.GetValue(model) is not null)
                 throw new CliException("--hashing and --model exclude each other");
             string? q = parsed.GetValue(query);

@@ -19,8 +19,11 @@ internal static class DemoPipeline
     /// <summary>The collaborative models <c>--cf</c> accepts.</summary>
     public static readonly string[] CfModels = ["ease", "als", "itemknn", "sar", "rp3b", "userknn"];
 
-    /// <summary>Hash buckets of the hashing encoder: the width of MiniLM, so both encoders cost the same downstream.</summary>
-    private const int HashingDimension = 384;
+    /// <summary>
+    /// Hash buckets of the hashing encoder, which hashes words only (no bi-grams) without English stop words: the
+    /// generated texts are bags of words, whose bi-grams are noise that would crowd so few buckets.
+    /// </summary>
+    private const int HashingDimension = 512;
 
     /// <summary>
     /// Description lengths of the generated items: shorter than the generator's default (15-40) so that MiniLM embeds the
@@ -167,7 +170,7 @@ internal static class DemoPipeline
             var results = new DemoResults
             {
                 Data = data.Dataset.Source,
-                Settings = new DemoSettingsInfo(s.DataFolder is null ? s.Items : null, s.DataFolder is null ? s.Users : null, s.Seed, s.K, kernels.Name, s.DataFolder),
+                Settings = new DemoSettingsInfo(s.DataFolder is null ? s.Items : null, s.DataFolder is null ? s.Users : null, s.Seed, s.K, kernels.Name, s.DataFolder, s.Cf),
                 Encoder = encoderInfo,
                 Summary = summary,
                 Index = index,
@@ -258,7 +261,7 @@ internal static class DemoPipeline
             hashingReason = $"no sentence-transformers model found (pass --model DIR, set {TextEncoders.ModelDirectoryVariable} or run 'vecrec model download')";
         }
 
-        TextEncoder hashing = new HashingTextEncoder(new HashingTextEncoderOptions { Dimension = HashingDimension }).Fit(corpus);
+        TextEncoder hashing = new HashingTextEncoder(new HashingTextEncoderOptions { Dimension = HashingDimension, MaxNGram = 1, RemoveEnglishStopWords = true }).Fit(corpus);
         return (hashing, new EncoderInfo("hashing", hashing.ModelId, hashing.Dimension, $"hashing TF-IDF encoder, fitted on the catalog texts: {hashingReason}"));
     }
 

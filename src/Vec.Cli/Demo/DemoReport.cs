@@ -56,6 +56,13 @@ internal static class DemoReport
         context.Output.WriteLine($"the same query for user {r.Query.PersonalisedFor} (content model, blended with the user's profile):");
         foreach (SimilarItem s in r.Query.Personalised) context.Output.WriteLine(Inv($"  {s.Title}  {s.Score:F3}"));
         foreach (string note in r.Notes) context.Output.WriteLine($"note: {note}");
+        if (context.Verbose)
+        {
+            var steps = new Spectre.Console.Table().AddColumns("step", "wall s", "CPU s");
+            foreach (StepTiming t in r.Timings) steps.AddRow(Markup.Escape(t.Step), Inv($"{t.Seconds:F2}"), Inv($"{t.CpuSeconds:F2}"));
+            console.Write(steps);
+        }
+
         context.Output.WriteLine();
     }
 
@@ -152,6 +159,7 @@ internal static class DemoReport
 
         L($"| seed | {r.Settings.Seed} |");
         L($"| k | {k} |");
+        L($"| CF model | {r.Settings.Cf} |");
         L($"| split | warm interactions: stratified 75/25 per item; {r.Summary.ColdItems} cold items: every interaction held out |");
         L();
         L("## Data");
@@ -170,11 +178,11 @@ internal static class DemoReport
         L();
         MetricRows(md, r.Warm, k);
         L();
-        L(Inv($"The hybrid blends z-scored CF (EASE) and content scores with CF weight alpha = {r.HybridAlpha:F2}, tuned on a validation split of the training data (the test set is never seen)."));
+        L(Inv($"The hybrid blends z-scored CF ({r.Settings.Cf}) and content scores with CF weight alpha = {r.HybridAlpha:F2}, tuned on a validation split of the training data (the test set is never seen)."));
         L();
         L("## Evaluation: cold start (new items only)");
         L();
-        L($"Candidates: the {r.Summary.ColdItems} new items, which no model saw in training. Popularity and EASE have no signal for them (every score ties), so they rank arbitrarily; genre, content and hybrid score them from their metadata and text (the hybrid uses content alone for items without interactions). ![cold start]({ColdChart})");
+        L($"Candidates: the {r.Summary.ColdItems} new items, which no model saw in training. Popularity and {r.Settings.Cf} have no interactions to learn them from (popularity ties them all; a factor model scores them from untrained factors), so they rank them arbitrarily; genre, content and hybrid score them from their metadata and text (the hybrid uses content alone for items without interactions). ![cold start]({ColdChart})");
         L();
         MetricRows(md, r.Cold, k);
         L();

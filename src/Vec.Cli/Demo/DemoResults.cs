@@ -25,7 +25,7 @@ internal sealed record DemoResults
     public required IReadOnlyList<string> Notes { get; init; }
 }
 
-internal sealed record DemoSettingsInfo(int? Items, int? Users, int Seed, int K, string Backend, string? DataFolder);
+internal sealed record DemoSettingsInfo(int? Items, int? Users, int Seed, int K, string Backend, string? DataFolder, string Cf);
 
 /// <summary>The text encoder used and why it was chosen.</summary>
 internal sealed record EncoderInfo(string Kind, string ModelId, int Dimension, string Reason);
