@@ -88,12 +88,7 @@ internal static class DemoReport
             [.. r.Warm.Select(m => new[] { m.Precision, m.Recall, m.Ndcg, m.Map })]);
         Grouped(Path.Combine(folder, ColdChart), $"Cold start: {r.Summary.ColdItems} new items (k={k})", [.. r.Cold.Select(m => m.Model)], metricNames,
             [.. r.Cold.Select(m => new[] { m.Precision, m.Recall, m.Ndcg, m.Map })]);
-        Plots.Lines(Path.Combine(folder, RecallChart), $"IVF-PQ recall@10 against exact search ({r.Index.Lists} lists)", "nprobe (lists scanned)", "recall@10",
-            [
-                new PlotSeries($"{r.Index.SubQuantizers} x {r.Index.Bits}-bit PQ", [.. r.Index.Recall.Select(p => (double)p.NProbe)], [.. r.Index.Recall.Select(p => p.RecallAt10)]),
-                new PlotSeries($"PQ + float16 refine x{DemoPipeline.RefineFactor}", [.. r.Index.Recall.Select(p => (double)p.NProbe)], [.. r.Index.Recall.Select(p => p.RefinedRecallAt10)]),
-            ],
-            logX: r.Index.Recall.Count > 2);
+        RecallPlot(Path.Combine(folder, RecallChart), r.Index);
         Plots.Bars(Path.Combine(folder, TimingChart), Inv($"Time per step (total {r.TotalSeconds:F1} s)"), "seconds",
             [.. r.Timings.Select(t => t.Step)], [.. r.Timings.Select(t => t.Seconds)]);
         WriteText(Path.Combine(folder, Markdown), ToMarkdown(r));
@@ -104,6 +99,31 @@ internal static class DemoReport
         WriteText(Path.Combine(folder, Json), JsonSerializer.Serialize(r, CliJson.Options) + "\n");
 
     private static void WriteText(string path, string text) => AtomicFile.Write(path, s => s.Write(Encoding.UTF8.GetBytes(text)), "--out");
+
+    /// <summary>Recall@10 against nprobe on a log2 axis labelled with the nprobe values, with and without refine.</summary>
+    private static void RecallPlot(string path, IndexSummary index)
+    {
+        var plot = new Plot();
+        double[] x = [.. index.Recall.Select(p => Math.Log2(p.NProbe))];
+        var pq = plot.Add.Scatter(x, [.. index.Recall.Select(p => p.RecallAt10)]);
+        pq.LegendText = $"{index.SubQuantizers} x {index.Bits}-bit PQ codes";
+        var refined = plot.Add.Scatter(x, [.. index.Recall.Select(p => p.RefinedRecallAt10)]);
+        refined.LegendText = $"PQ + float16 refine x{DemoPipeline.RefineFactor}";
+        foreach (var line in new[] { pq, refined })
+        {
+            line.MarkerSize = 7;
+            line.LineWidth = 2;
+        }
+
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            [.. index.Recall.Select(p => new Tick(Math.Log2(p.NProbe), p.NProbe.ToString(CultureInfo.InvariantCulture)))]);
+        plot.Axes.SetLimitsY(0, 1.05);
+        plot.Title($"IVF-PQ recall@10 against exact search ({index.Vectors} vectors, {index.Lists} lists)");
+        plot.XLabel("nprobe (lists scanned per query)");
+        plot.YLabel("recall@10");
+        plot.ShowLegend(Alignment.LowerRight);
+        Plots.Save(plot, path);
+    }
 
     /// <summary>Bars grouped by model, one colour per metric.</summary>
     private static void Grouped(string path, string title, string[] groups, string[] series, double[][] values)
@@ -116,7 +136,7 @@ internal static class DemoReport
             var bars = new List<Bar>();
             for (int g = 0; g < groups.Length; g++)
             {
-                bars.Add(new Bar { Position = g * width + s, Value = values[g][s], FillColor = palette.GetColor(s), Label = values[g][s].ToString("F2", CultureInfo.InvariantCulture) });
+                bars.Add(new Bar { Position = g * width + s, Value = values[g][s], FillColor = palette.GetColor(s), Label = values[g][s].ToString("F3", CultureInfo.InvariantCulture) });
             }
 
             var plotted = plot.Add.Bars(bars);
