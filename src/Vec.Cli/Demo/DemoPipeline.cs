@@ -34,8 +34,8 @@ internal static class DemoPipeline
     /// <summary>Re-ranking factor of the refined IVF-PQ searches (float16 copies of the vectors).</summary>
     internal const int RefineFactor = 8;
 
-    private const string SyntheticQuery = "astronauts on a spaceship lost near a distant galaxy";
-    private const string MovieLensQuery = "space adventure with aliens and starships";
+    private const string SyntheticQuery = "an astronaut on a spaceship exploring a distant galaxy";
+    private const string MovieLensQuery = "aliens and a starship in outer space";
 
     private sealed record LoadedData(RatingDataset Dataset, IReadOnlyList<Rating> ColdTest, IReadOnlyList<long> ColdItems, SyntheticData? Truth);
 
@@ -79,6 +79,8 @@ internal static class DemoPipeline
         // 3. Embeddings.
         (TextEncoder baseEncoder, EncoderInfo encoderInfo) = ChooseEncoder(s, texts);
         context.Output.WriteLine($"encoder: {encoderInfo.ModelId} ({encoderInfo.Dimension} dimensions): {encoderInfo.Reason}");
+        if (encoderInfo.Kind == "hashing")
+            notes.Add("the hashing encoder matches words exactly (no synonyms, no plurals) and shares buckets between words; a sentence-transformers model (--model DIR) matches meanings");
         using var encoder = new CachedTextEncoder(baseEncoder);
         float[] vectors = Step("embed", Inv($"Embedding {n:N0} item texts with {encoder.ModelId}"), p => encoder.EncodeWithProgress(texts, p));
         int d = encoder.Dimension;
