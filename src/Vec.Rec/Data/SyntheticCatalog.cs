@@ -189,7 +189,7 @@ public static class SyntheticCatalog
             int words = options.MinDescriptionWords + (int)(rng.Uniform() * (options.MaxDescriptionWords - options.MinDescriptionWords + 1));
             string description = Description(rng, vocabulary, chosen, weights, topics, words, options.TextNoise, text);
             items[i] = new CatalogItem(i + 1, $"{title} ({year.ToString(CultureInfo.InvariantCulture)})", description,
-                [.. chosen.Select(t => vocabulary[t].Name)]);
+                [vocabulary[chosen[0]].Name]); // the primary topic only: secondary topics show in the text alone
         }
 
         // Users: Dirichlet-like tastes with 1-3 favourite topics, hidden factors, an activity level and a start time.
