@@ -25,16 +25,7 @@ case "$dataset" in
 esac
 nbits="${NBITS:-8}"; nprobe="${NPROBE:-1,2,4,8,16,32,64,128}"; refine="${REFINE:-4}"; k="${K:-10}"; seed="${SEED:-1234}"
 out="${OUT:-bench/results}"
-quick=(); [[ "${QUICK:-0}" == 1 ]] && quick=(--quick)
-export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
-
-dotnet build bench/Vec.Bench -c Release --nologo -v q
-bench=(dotnet bench/Vec.Bench/bin/Release/net10.0/Vec.Bench.dll)
-if [[ "$dataset" == lowdim384 && ! -f "$base" ]]; then
-  "${bench[@]}" gen-lowdim --n 100000 --queries 1000 --dim 384 --intrinsic 24 --seed 7 --out "$dir" --threads "$threads"
-fi
-for f in "$base" "$query" "$gt"; do [[ -f "$f" ]] || { echo "missing $f" >&2; exit 2; }; done
-mkdir -p "$out"
+source bench/ann-common.sh
 common=(--base "$base" --query "$query" --gt "$gt" --metric "$metric" --nlist "$nlist" --m "$m" --nbits "$nbits"
         --nprobe "$nprobe" --k "$k" --threads "$threads" --seed "$seed")
 

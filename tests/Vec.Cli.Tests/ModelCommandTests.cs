@@ -1,3 +1,4 @@
+using Vec.Embed.Tests;
 using System.Text.Json;
 
 namespace Vec.Cli.Tests;

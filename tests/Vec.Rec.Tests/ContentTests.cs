@@ -186,36 +186,7 @@ public sealed class ContentTests
         var a = Enumerable.Range(0, users * d).Select(_ => rng.NextDouble()).ToArray();
         var b = Enumerable.Range(0, users * d).Select(_ => rng.NextDouble()).ToArray();
         double[] w = LinearModels.Bilinear(a, users, b, f, n, d, null, 0.05);
-        double[,] ata = new double[d, d], ftf = new double[d, d], atb = new double[d, d];
-        for (int x = 0; x < d; x++)
-        {
-            for (int y = 0; y < d; y++)
-            {
-                for (int u = 0; u < users; u++)
-                {
-                    ata[x, y] += a[u * d + x] * a[u * d + y];
-                    atb[x, y] += a[u * d + x] * b[u * d + y];
-                }
-
-                for (int i = 0; i < n; i++) ftf[x, y] += f[i * d + x] * (double)f[i * d + y];
-            }
-        }
-
-        double trA = Enumerable.Range(0, d).Sum(i => ata[i, i]) / d, trF = Enumerable.Range(0, d).Sum(i => ftf[i, i]) / d;
-        double lambda = 0.05 * trA * trF;
-        for (int x = 0; x < d; x++)
-        {
-            for (int y = 0; y < d; y++)
-            {
-                double lhs = lambda * w[x * d + y];
-                for (int p = 0; p < d; p++)
-                {
-                    for (int q = 0; q < d; q++) lhs += ata[x, p] * w[p * d + q] * ftf[q, y];
-                }
-
-                Assert.Equal(atb[x, y], lhs, 8);
-            }
-        }
+        AssertSolvesNormalEquations(w, a, b, f, users, Enumerable.Range(0, n).ToArray(), d, 0.05);
     }
 
     [Fact]
@@ -246,6 +217,12 @@ public sealed class ContentTests
 
         double[] a = Combos(), b = Combos();
         double[] w = LinearModels.Bilinear(a, users, b, f, n, d, rows, 0.05);
+        AssertSolvesNormalEquations(w, a, b, f, users, warm, d, 0.05);
+    }
+
+    /// <summary>Checks <c>AᵀA W FᵀF + λW = AᵀB</c> (F over <paramref name="items"/>) with λ as documented, to 1e-8 relative.</summary>
+    private static void AssertSolvesNormalEquations(double[] w, double[] a, double[] b, float[] f, int users, int[] items, int d, double relativeLambda)
+    {
         double[,] ata = new double[d, d], ftf = new double[d, d], atb = new double[d, d];
         for (int x = 0; x < d; x++)
         {
@@ -257,11 +234,11 @@ public sealed class ContentTests
                     atb[x, y] += a[u * d + x] * b[u * d + y];
                 }
 
-                foreach (int i in warm) ftf[x, y] += f[i * d + x] * (double)f[i * d + y];
+                foreach (int i in items) ftf[x, y] += f[i * d + x] * (double)f[i * d + y];
             }
         }
 
-        double lambda = 0.05 * (Enumerable.Range(0, d).Sum(i => ata[i, i]) / d) * (Enumerable.Range(0, d).Sum(i => ftf[i, i]) / d);
+        double lambda = relativeLambda * (Enumerable.Range(0, d).Sum(i => ata[i, i]) / d) * (Enumerable.Range(0, d).Sum(i => ftf[i, i]) / d);
         double scale = Enumerable.Range(0, d * d).Max(i => Math.Abs(atb[i / d, i % d]));
         for (int x = 0; x < d; x++)
         {
