@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using Vec.Internals;
 using System.Numerics.Tensors;
 using Vec.Index.Internals;
@@ -942,6 +943,7 @@ public sealed class IvfPqIndex : IVectorIndex
             Residual = new float[index.Dimension];
             Vector = new float[index.Dimension];
             Heap = new CandidateHeap(1);
+            Reservoir = new CandidateReservoir();
             if (index._fastScan)
             {
                 Lut = new byte[Pq4Layout.PaddedM(state.Pq.SubQuantizers) * 16];
@@ -971,6 +973,9 @@ public sealed class IvfPqIndex : IVectorIndex
 
         public CandidateHeap Heap { get; }
 
+        /// <summary>Fast scan: the candidates (a reservoir: cheap admission while the threshold is loose).</summary>
+        public CandidateReservoir Reservoir { get; }
+
         public float[] Keys { get; private set; } = [];
 
         public long[] Payloads { get; private set; } = [];
@@ -995,7 +1000,9 @@ public sealed class IvfPqIndex : IVectorIndex
             ReadOnlySpan<float> query = queries.AsSpan(qi * d, d);
             int capacity = refineFactor > 0 ? checked(k * refineFactor) : k;
             CandidateHeap heap = scratch.Heap;
-            heap.Reset(capacity);
+            CandidateReservoir reservoir = scratch.Reservoir;
+            if (index._fastScan) reservoir.Reset(capacity);
+            else heap.Reset(capacity);
             bool ip = index.Metric == Metric.InnerProduct;
             bool tables = state.TermTables is not null;
             if (ip || tables)
@@ -1033,24 +1040,25 @@ public sealed class IvfPqIndex : IVectorIndex
                 if (fast)
                 {
                     if (!ip) quantised = Pq4Lut.TryQuantize(scratch.Table, m, scratch.Lut, out scale, out lutBias);
-                    if (quantised) ScanPacked(list, l, bias + lutBias, scale, heap, scratch);
-                    else ScanPackedFloat(list, l, bias, scratch.Table, heap); // a table that overflows float
+                    if (quantised) ScanPacked(list, l, bias + lutBias, scale, reservoir, scratch);
+                    else ScanPackedFloat(list, l, bias, scratch.Table, reservoir); // a table that overflows float
                 }
                 else PqScanner.Scan(index._scanKind, list.Codes, list.Count, m, ksub, scratch.Table, bias, heap, list.Ids, l, filter);
             }
 
             scratch.EnsureCandidates(capacity);
-            int found = heap.DrainSorted(scratch.Keys, scratch.Payloads);
+            int found = index._fastScan ? reservoir.Drain(scratch.Keys, scratch.Payloads, sort: refineFactor == 0) : heap.DrainSorted(scratch.Keys, scratch.Payloads);
             Finish(qi, scratch, found);
         }
 
         /// <summary>
         /// Fast scan of one list with the quantised table in <c>scratch.Lut</c>: estimate = <paramref name="bias"/> +
-        /// sum / <paramref name="scale"/>. Per chunk of <see cref="FastScanChunk"/> vectors the heap's admission threshold
-        /// (the k-th, or k x R-th, best estimate so far) becomes a uint16 bound on the sums, the kernel returns only the
-        /// vectors below it (with their sums), and those that still beat the heap and pass the filter enter it.
+        /// sum / <paramref name="scale"/>. Per chunk of <see cref="FastScanChunk"/> vectors the reservoir's admission
+        /// threshold (its worst kept estimate after its last cut, so never tighter than the k-th or k x R-th best) becomes a
+        /// uint16 bound on the sums, the kernel returns only the vectors below it (with their sums), and those that still
+        /// beat the threshold and pass the filter enter the reservoir.
         /// </summary>
-        private void ScanPacked(IvfList list, int l, float bias, float scale, CandidateHeap heap, Scratch scratch)
+        private void ScanPacked(IvfList list, int l, float bias, float scale, CandidateReservoir candidates, Scratch scratch)
         {
             int m = state.Pq.SubQuantizers, n = list.Count, blockBytes = Pq4Layout.BlockBytes(m);
             long listTag = (long)l << 32;
@@ -1059,17 +1067,17 @@ public sealed class IvfPqIndex : IVectorIndex
             ushort[] sums = scratch.HitSums;
             for (int first = 0; first < n; first += FastScanChunk)
             {
-                ushort limit = Pq4Lut.Threshold(heap.Threshold, scale, bias);
+                ushort limit = Pq4Lut.Threshold(candidates.Threshold, scale, bias);
                 if (limit == 0) return; // no sum is below 0, and the threshold only tightens
                 int len = Math.Min(FastScanChunk, n - first);
                 int found = Pq4Scanner.ScanThreshold(kind, list.Codes.AsSpan(first / Pq4Layout.BlockSize * blockBytes), len, m, scratch.Lut, limit, hits, sums);
                 for (int h = 0; h < found; h++)
                 {
                     float key = Pq4Lut.Distance(sums[h], scale, bias);
-                    if (key >= heap.Threshold) continue;
+                    if (key >= candidates.Threshold) continue;
                     int v = first + hits[h];
                     if (filter is not null && !filter.IsAllowed(list.Ids[v])) continue;
-                    heap.Push(key, listTag | (uint)v);
+                    candidates.Push(key, listTag | (uint)v);
                 }
             }
         }
@@ -1079,7 +1087,7 @@ public sealed class IvfPqIndex : IVectorIndex
         /// not finite (extreme codebooks or queries overflow float), which cannot be quantised; scores are then as in
         /// the generic scan (infinite ones never enter the heap).
         /// </summary>
-        private void ScanPackedFloat(IvfList list, int l, float bias, float[] table, CandidateHeap heap)
+        private void ScanPackedFloat(IvfList list, int l, float bias, float[] table, CandidateReservoir candidates)
         {
             int m = state.Pq.SubQuantizers;
             long listTag = (long)l << 32;
@@ -1087,7 +1095,7 @@ public sealed class IvfPqIndex : IVectorIndex
             {
                 float key = bias;
                 for (int s = 0; s < m; s++) key += table[s * 16 + Pq4Layout.CodeAt(list.Codes, v, s, m)];
-                if (key < heap.Threshold && (filter is null || filter.IsAllowed(list.Ids[v]))) heap.Push(key, listTag | (uint)v);
+                if (key < candidates.Threshold && (filter is null || filter.IsAllowed(list.Ids[v]))) candidates.Push(key, listTag | (uint)v);
             }
         }
 
@@ -1138,6 +1146,7 @@ public sealed class IvfPqIndex : IVectorIndex
         {
             int d = index.Dimension;
             ReadOnlySpan<float> q = refineQueries.AsSpan(qi * d, d);
+            if (Sse.IsSupported) PrefetchRows(scratch, found, d);
             for (int c = 0; c < found; c++)
             {
                 long payload = scratch.Payloads[c];
@@ -1154,6 +1163,35 @@ public sealed class IvfPqIndex : IVectorIndex
             }
             scratch.Keys.AsSpan(0, found).Sort(scratch.Payloads.AsSpan(0, found));
             return found;
+        }
+
+        /// <summary>
+        /// Asks for every candidate's stored row before any is scored: the rows are scattered over the lists, so scoring
+        /// them one by one waits for each row's cache misses in turn; prefetching all first overlaps them (refine of 40
+        /// candidates of 128 floats: about half the time).
+        /// </summary>
+        private unsafe void PrefetchRows(Scratch scratch, int found, int d)
+        {
+            for (int c = 0; c < found; c++)
+            {
+                long payload = scratch.Payloads[c];
+                IvfList list = snapshot.Lists[(int)(payload >> 32)];
+                int pos = (int)(uint)payload;
+                if (list.Refine32 is { } rows32)
+                {
+                    fixed (float* row = &rows32[pos * d]) PrefetchBytes((byte*)row, d * sizeof(float));
+                }
+                else if (list.Refine16 is { } rows16)
+                {
+                    fixed (Half* row = &rows16[pos * d]) PrefetchBytes((byte*)row, d * sizeof(ushort));
+                }
+            }
+        }
+
+        private static unsafe void PrefetchBytes(byte* start, int bytes)
+        {
+            for (int offset = 0; offset < bytes; offset += 64) Sse.Prefetch0(start + offset);
+            Sse.Prefetch0(start + bytes - 1);
         }
 
         private static float SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -1,0 +1,107 @@
+namespace Vec.Index.Internals;
+
+/// <summary>
+/// Keeps the <see cref="Capacity"/> smallest (distance, payload) candidates like <see cref="CandidateHeap"/>, but as a
+/// reservoir (like FAISS's <c>ReservoirTopN</c>): candidates below the threshold are appended in O(1), and only when the
+/// buffer of 4 x capacity is full is it cut back to the capacity best by a selection, which also lowers the threshold to
+/// the worst kept distance. A fast scan admits many candidates while the threshold is still loose (every vector of the
+/// first lists when the capacity is k x R); a heap pays a sift for each, the reservoir a store.
+/// </summary>
+internal sealed class CandidateReservoir
+{
+    private float[] _keys = new float[16];
+    private long[] _payloads = new long[16];
+    private int _limit;
+
+    /// <summary>Candidates kept by <see cref="Drain"/>.</summary>
+    public int Capacity { get; private set; }
+
+    /// <summary>Candidates held now (up to 2 x capacity).</summary>
+    public int Count { get; private set; }
+
+    /// <summary>A candidate must be strictly below this to enter; +inf until the first cut.</summary>
+    public float Threshold { get; private set; } = float.PositiveInfinity;
+
+    /// <summary>Empties the reservoir for a new query keeping <paramref name="capacity"/> results.</summary>
+    public void Reset(int capacity)
+    {
+        int size = Math.Max(4 * capacity, 32);
+        if (size > _keys.Length)
+        {
+            _keys = new float[size];
+            _payloads = new long[size];
+        }
+
+        _limit = size;
+        Capacity = capacity;
+        Count = 0;
+        Threshold = float.PositiveInfinity;
+    }
+
+    /// <summary>Adds a candidate known to be below <see cref="Threshold"/>.</summary>
+    public void Push(float key, long payload)
+    {
+        int i = Count;
+        _keys[i] = key;
+        _payloads[i] = payload;
+        Count = i + 1;
+        if (Count == _limit) Cut();
+    }
+
+    /// <summary>
+    /// Copies the kept candidates (the capacity best, or all if fewer) into the spans and empties the reservoir; returns
+    /// their number. With <paramref name="sort"/> they come best first; without, in no particular order (for a caller
+    /// that re-scores and sorts them anyway, such as refine).
+    /// </summary>
+    public int Drain(Span<float> keys, Span<long> payloads, bool sort)
+    {
+        if (Count > Capacity) Cut();
+        int n = Count;
+        Span<float> k = _keys.AsSpan(0, n);
+        Span<long> p = _payloads.AsSpan(0, n);
+        if (sort) k.Sort(p);
+        k.CopyTo(keys);
+        p.CopyTo(payloads);
+        Count = 0;
+        return n;
+    }
+
+    /// <summary>Selects the capacity smallest keys into the front (quickselect), drops the rest and lowers the threshold
+    /// to the largest kept key.</summary>
+    private void Cut()
+    {
+        int keep = Capacity;
+        float[] keys = _keys;
+        long[] payloads = _payloads;
+        int lo = 0, hi = Count - 1;
+        while (hi > lo)
+        {
+            // Median of three as the pivot, then a Hoare partition.
+            int mid = lo + ((hi - lo) >> 1);
+            float a = keys[lo], b = keys[mid], c = keys[hi];
+            float pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (keys[i] < pivot) i++;
+                while (keys[j] > pivot) j--;
+                if (i <= j)
+                {
+                    (keys[i], keys[j]) = (keys[j], keys[i]);
+                    (payloads[i], payloads[j]) = (payloads[j], payloads[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (keep - 1 <= j) hi = j;
+            else if (keep - 1 >= i) lo = i;
+            else break;
+        }
+
+        float max = keys[0];
+        for (int t = 1; t < keep; t++) max = Math.Max(max, keys[t]);
+        Count = keep;
+        Threshold = max;
+    }
+}
