@@ -1071,14 +1071,24 @@ public sealed class IvfPqIndex : IVectorIndex
                 if (limit == 0) return; // no sum is below 0, and the threshold only tightens
                 int len = Math.Min(FastScanChunk, n - first);
                 int found = Pq4Scanner.ScanThreshold(kind, list.Codes.AsSpan(first / Pq4Layout.BlockSize * blockBytes), len, m, scratch.Lut, limit, hits, sums);
+                // The query's first hits (threshold still open): keep only those with a sum at most the capacity-th
+                // smallest (two 256-bin histograms of the uint16 sums, as FAISS partitions them) and make that the
+                // threshold, instead of admitting every vector of the first list and cutting the reservoir down. Not
+                // with a filter: it may reject some of those, and the skipped ones would then be missing.
+                int maxSum = ushort.MaxValue;
+                if (filter is null && candidates.Count == 0 && found > candidates.Capacity)
+                    maxSum = Pq4Lut.KthSmallest(sums.AsSpan(0, found), candidates.Capacity);
                 for (int h = 0; h < found; h++)
                 {
+                    if (sums[h] > maxSum) continue;
                     float key = Pq4Lut.Distance(sums[h], scale, bias);
                     if (key >= candidates.Threshold) continue;
                     int v = first + hits[h];
                     if (filter is not null && !filter.IsAllowed(list.Ids[v])) continue;
                     candidates.Push(key, listTag | (uint)v);
                 }
+
+                if (maxSum < ushort.MaxValue) candidates.TightenTo(Pq4Lut.Distance((ushort)maxSum, scale, bias));
             }
         }
 

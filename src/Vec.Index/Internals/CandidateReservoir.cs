@@ -49,6 +49,16 @@ internal sealed class CandidateReservoir
     }
 
     /// <summary>
+    /// Lowers the threshold to <paramref name="key"/> when at least <see cref="Capacity"/> candidates at or below it are
+    /// held: the caller has admitted every candidate up to that key, so nothing at or above it can still belong to the
+    /// result.
+    /// </summary>
+    public void TightenTo(float key)
+    {
+        if (Count >= Capacity && key < Threshold) Threshold = key;
+    }
+
+    /// <summary>
     /// Copies the kept candidates (the capacity best, or all if fewer) into the spans and empties the reservoir; returns
     /// their number. With <paramref name="sort"/> they come best first; without, in no particular order (for a caller
     /// that re-scores and sorts them anyway, such as refine).

@@ -107,6 +107,26 @@ internal static class Pq4Lut
         return Vector128.MaxNative(x, Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2))).ToScalar();
     }
 
+    /// <summary>The <paramref name="k"/>-th smallest of <paramref name="values"/> (1-based, 1 &lt;= k &lt;= count), by a
+    /// histogram of the high bytes and then one of the low bytes within the bucket that holds it (two passes, no sort).</summary>
+    public static int KthSmallest(ReadOnlySpan<ushort> values, int k)
+    {
+        if (k < 1 || k > values.Length) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be 1..{values.Length}.");
+        Span<int> counts = stackalloc int[256];
+        foreach (ushort v in values) counts[v >> 8]++;
+        int high = 0, below = 0;
+        while (below + counts[high] < k) below += counts[high++];
+        counts.Clear();
+        foreach (ushort v in values)
+        {
+            if (v >> 8 == high) counts[v & 0xFF]++;
+        }
+
+        int low = 0;
+        while (below + counts[low] < k) below += counts[low++];
+        return (high << 8) | low;
+    }
+
     /// <summary>The distance estimate of a uint16 sum: <c>bias + sum / scale</c>.</summary>
     public static float Distance(ushort sum, float scale, float bias) => bias + sum / scale;
 
