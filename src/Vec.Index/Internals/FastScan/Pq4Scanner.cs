@@ -219,44 +219,7 @@ internal static unsafe class Pq4Scanner
             Vector128<ushort> evenHi = eHi.GetLower() + eHi.GetUpper(), oddHi = oHi.GetLower() + oHi.GetUpper();
             Vector128<ushort> s0 = Sse2.UnpackLow(evenLo, oddLo), s1 = Sse2.UnpackHigh(evenLo, oddLo);
             Vector128<ushort> s2 = Sse2.UnpackLow(evenHi, oddHi), s3 = Sse2.UnpackHigh(evenHi, oddHi);
-            int first = b * Pq4Layout.BlockSize, valid = Math.Min(Pq4Layout.BlockSize, n - first);
-            if (sums != null)
-            {
-                ushort* dst = valid == Pq4Layout.BlockSize ? sums + first : tail;
-                s0.Store(dst);
-                s1.Store(dst + 8);
-                s2.Store(dst + 16);
-                s3.Store(dst + 24);
-                if (valid < Pq4Layout.BlockSize)
-                    for (int i = 0; i < valid; i++) sums[first + i] = tail[i];
-            }
-            else
-            {
-                uint mask = Vector128.ExtractMostSignificantBits(Vector128.LessThan(s0, limit))
-                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s1, limit)) << 8)
-                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
-                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
-                if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
-                if (mask != 0 && hitSums != null)
-                {
-                    s0.Store(tail);
-                    s1.Store(tail + 8);
-                    s2.Store(tail + 16);
-                    s3.Store(tail + 24);
-                    while (mask != 0)
-                    {
-                        int lane = BitOperations.TrailingZeroCount(mask);
-                        hitSums[count] = tail[lane];
-                        hits[count++] = first + lane;
-                        mask &= mask - 1;
-                    }
-                }
-                while (mask != 0)
-                {
-                    hits[count++] = first + BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                }
-            }
+            count = EmitBlock(s0, s1, s2, s3, b * Pq4Layout.BlockSize, n, sums, limit, tail, hits, hitSums, count);
         }
         return count;
     }
@@ -307,45 +270,60 @@ internal static unsafe class Pq4Scanner
             Vector128<ushort> evenHi = eHi2.GetLower() + eHi2.GetUpper(), oddHi = oHi2.GetLower() + oHi2.GetUpper();
             Vector128<ushort> s0 = Sse2.UnpackLow(evenLo, oddLo), s1 = Sse2.UnpackHigh(evenLo, oddLo);
             Vector128<ushort> s2 = Sse2.UnpackLow(evenHi, oddHi), s3 = Sse2.UnpackHigh(evenHi, oddHi);
-            int first = b * Pq4Layout.BlockSize, valid = Math.Min(Pq4Layout.BlockSize, n - first);
-            if (sums != null)
+            count = EmitBlock(s0, s1, s2, s3, b * Pq4Layout.BlockSize, n, sums, limit, tail, hits, hitSums, count);
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// The end of one 32-vector block, shared by both kernels (inlined, so the kernels stay call-free): either store the
+    /// block's sums (s0..s3 hold vectors 0-7, 8-15, 16-23, 24-31) or append the vectors whose sum is below the limit to
+    /// the hits (with their sums when <paramref name="hitSums"/> is non-null); lanes past <paramref name="n"/> are
+    /// dropped. Returns the new hit count.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int EmitBlock(Vector128<ushort> s0, Vector128<ushort> s1, Vector128<ushort> s2, Vector128<ushort> s3, int first, int n,
+        ushort* sums, Vector128<ushort> limit, ushort* tail, int* hits, ushort* hitSums, int count)
+    {
+        int valid = Math.Min(Pq4Layout.BlockSize, n - first);
+        if (sums != null)
+        {
+            ushort* dst = valid == Pq4Layout.BlockSize ? sums + first : tail;
+            s0.Store(dst);
+            s1.Store(dst + 8);
+            s2.Store(dst + 16);
+            s3.Store(dst + 24);
+            if (valid < Pq4Layout.BlockSize)
+                for (int i = 0; i < valid; i++) sums[first + i] = tail[i];
+            return count;
+        }
+
+        uint mask = Vector128.ExtractMostSignificantBits(Vector128.LessThan(s0, limit))
+            | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s1, limit)) << 8)
+            | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
+            | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
+        if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
+        if (mask != 0 && hitSums != null)
+        {
+            s0.Store(tail);
+            s1.Store(tail + 8);
+            s2.Store(tail + 16);
+            s3.Store(tail + 24);
+            while (mask != 0)
             {
-                ushort* dst = valid == Pq4Layout.BlockSize ? sums + first : tail;
-                s0.Store(dst);
-                s1.Store(dst + 8);
-                s2.Store(dst + 16);
-                s3.Store(dst + 24);
-                if (valid < Pq4Layout.BlockSize)
-                    for (int i = 0; i < valid; i++) sums[first + i] = tail[i];
-            }
-            else
-            {
-                uint mask = Vector128.ExtractMostSignificantBits(Vector128.LessThan(s0, limit))
-                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s1, limit)) << 8)
-                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
-                    | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
-                if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
-                if (mask != 0 && hitSums != null)
-                {
-                    s0.Store(tail);
-                    s1.Store(tail + 8);
-                    s2.Store(tail + 16);
-                    s3.Store(tail + 24);
-                    while (mask != 0)
-                    {
-                        int lane = BitOperations.TrailingZeroCount(mask);
-                        hitSums[count] = tail[lane];
-                        hits[count++] = first + lane;
-                        mask &= mask - 1;
-                    }
-                }
-                while (mask != 0)
-                {
-                    hits[count++] = first + BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                }
+                int lane = BitOperations.TrailingZeroCount(mask);
+                hitSums[count] = tail[lane];
+                hits[count++] = first + lane;
+                mask &= mask - 1;
             }
         }
+
+        while (mask != 0)
+        {
+            hits[count++] = first + BitOperations.TrailingZeroCount(mask);
+            mask &= mask - 1;
+        }
+
         return count;
     }
 }
