@@ -126,17 +126,7 @@ public sealed class FastScanIndexTests(ITestOutputHelper output)
         float[] queries = TestData.Gaussian(nq, D, 64);
         // R = n / k (rounded up): the k x R candidates are every vector.
         SearchResult result = index.Search(queries, k, new SearchOptions { NProbe = 16, RefineFactor = (n + k - 1) / k });
-        long[][] truth = TestData.BruteForce(queries, nq, ids, x, D, k, metric);
-        for (int q = 0; q < nq; q++)
-        {
-            for (int r = 0; r < k; r++)
-            {
-                double expected = TestData.Score(queries.AsSpan(q * D, D), x.AsSpan((int)(truth[q][r] - 10_000) * D, D), metric);
-                float actual = result.ScoresOf(q)[r];
-                Assert.True(Math.Abs(expected - actual) <= 1e-4 * (1 + Math.Abs(expected)), $"query {q} rank {r}: {actual} vs {expected}");
-            }
-            Assert.Equal(truth[q].Order(), result.IdsOf(q).ToArray().Order());
-        }
+        TestData.AssertEqualsExactSearch(result, queries, nq, ids, x, D, k, metric);
     }
 
     [Fact]

@@ -46,17 +46,7 @@ public sealed class IvfPqIndexTests(ITestOutputHelper output)
         using IvfPqIndex index = Build(metric, n, out float[] x, out long[] ids, lists: 16);
         float[] queries = TestData.Gaussian(20, D, 5);
         SearchResult result = index.Search(queries, k, new SearchOptions { NProbe = 16, RefineFactor = n });
-        long[][] truth = TestData.BruteForce(queries, 20, ids, x, D, k, metric);
-        for (int q = 0; q < 20; q++)
-        {
-            for (int r = 0; r < k; r++)
-            {
-                double expected = TestData.Score(queries.AsSpan(q * D, D), x.AsSpan((int)(truth[q][r] - 10_000) * D, D), metric);
-                float actual = result.ScoresOf(q)[r];
-                Assert.True(Math.Abs(expected - actual) <= 1e-4 * (1 + Math.Abs(expected)), $"query {q} rank {r}: {actual} vs {expected}");
-            }
-            Assert.Equal(truth[q].Order(), result.IdsOf(q).ToArray().Order());
-        }
+        TestData.AssertEqualsExactSearch(result, queries, 20, ids, x, D, k, metric);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Xunit;
 using Vec.Kernels;
 
 namespace Vec.Index.Tests;
@@ -97,6 +98,27 @@ internal static class TestData
             sum += truth[q].Length == 0 ? 1 : hits / (double)Math.Min(k, truth[q].Length);
         }
         return sum / result.QueryCount;
+    }
+
+    /// <summary>
+    /// Asserts that <paramref name="result"/> is exact search: per query the same ids as brute force (in any order among
+    /// ties) and each rank's score within 1e-4 relative of the exact score. <paramref name="ids"/> must be a contiguous
+    /// range (as <see cref="Range"/> makes) so an id maps back to its row of <paramref name="x"/>.
+    /// </summary>
+    public static void AssertEqualsExactSearch(SearchResult result, float[] queries, int nq, long[] ids, float[] x, int d, int k, Metric metric)
+    {
+        long[][] truth = BruteForce(queries, nq, ids, x, d, k, metric);
+        for (int q = 0; q < nq; q++)
+        {
+            for (int r = 0; r < k; r++)
+            {
+                double expected = Score(queries.AsSpan(q * d, d), x.AsSpan((int)(truth[q][r] - ids[0]) * d, d), metric);
+                float actual = result.ScoresOf(q)[r];
+                Assert.True(Math.Abs(expected - actual) <= 1e-4 * (1 + Math.Abs(expected)), $"query {q} rank {r}: {actual} vs {expected}");
+            }
+
+            Assert.Equal(truth[q].Order(), result.IdsOf(q).ToArray().Order());
+        }
     }
 
     public static long[] Range(long first, int n) => Enumerable.Range(0, n).Select(i => first + i).ToArray();
