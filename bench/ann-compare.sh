@@ -9,21 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dataset="${1:?usage: bench/ann-compare.sh siftsmall|lowdim384 [ann flags]}"; shift
-threads="${THREADS:-$(nproc)}"
-shared="${VECREC_SHARED:-$(cd .. && pwd)/shared}"
-py=/usr/bin/python3
-case "$dataset" in
-  siftsmall)
-    dir="$shared/data/ann/siftsmall"
-    base="$dir/siftsmall_base.fvecs"; query="$dir/siftsmall_query.fvecs"; gt="$dir/siftsmall_groundtruth.ivecs"
-    metric="${METRIC:-l2}"; nlist="${NLIST:-64}"; m="${M:-16}" ;;
-  lowdim384)
-    dir="${LOWDIM_DIR:-/work/data/lowdim384}"
-    base="$dir/base.fvecs"; query="$dir/query.fvecs"; gt="$dir/groundtruth.ivecs"
-    metric="${METRIC:-cosine}"; nlist="${NLIST:-1024}"; m="${M:-48}" ;;
-  *) echo "unknown data set '$dataset' (siftsmall or lowdim384)" >&2; exit 2 ;;
-esac
-nbits="${NBITS:-8}"; nprobe="${NPROBE:-1,2,4,8,16,32,64,128}"; refine="${REFINE:-4}"; k="${K:-10}"; seed="${SEED:-1234}"
+sift_m=16; low_m=48; low_metric=cosine
+nbits="${NBITS:-8}"
 out="${OUT:-bench/results}"
 source bench/ann-common.sh
 common=(--base "$base" --query "$query" --gt "$gt" --metric "$metric" --nlist "$nlist" --m "$m" --nbits "$nbits"
