@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using Spectre.Console;
 using Vec.Cli.Bench;
+using Vec.Cli.Io;
 using Vec.Cli.Output;
 using Vec.Kernels;
 
@@ -110,8 +111,8 @@ internal static class BenchCommand
                 progress => KernelTable.Execute(config, log, progress));
 
             var peak = report.Peak;
-            context.Output.WriteLine(CliOptions.Inv($"cpu: {report.Machine.Cpu}; {report.Machine.Threads} threads; {(report.Smoke ? $"{size} sizes: smoke figures, not the reported ones" : "full sizes")}"));
-            context.Output.WriteLine(CliOptions.Inv($"machine peak: FP32 FMA (Vector{peak.VectorBits}) {peak.PeakGflops:F1} GFLOP/s; read bandwidth {peak.BandwidthGBs:F1} GB/s ({peak.BandwidthBufferMiB} MiB buffer)"));
+            context.Output.WriteLine(CliFiles.Inv($"cpu: {report.Machine.Cpu}; {report.Machine.Threads} threads; {(report.Smoke ? $"{size} sizes: smoke figures, not the reported ones" : "full sizes")}"));
+            context.Output.WriteLine(CliFiles.Inv($"machine peak: FP32 FMA (Vector{peak.VectorBits}) {peak.PeakGflops:F1} GFLOP/s; read bandwidth {peak.BandwidthGBs:F1} GB/s ({peak.BandwidthBufferMiB} MiB buffer)"));
             var table = new Table().AddColumns("backend", "kernel", "shape")
                 .AddColumn(new TableColumn("median ms").RightAligned())
                 .AddColumn(new TableColumn("value").RightAligned())
@@ -201,8 +202,8 @@ internal static class BenchCommand
             AnnReport report = Jobs.Run(context, $"Benchmarking {config.Index} on {Path.GetFileName(config.Base)}",
                 progress => Ann.Execute(config, log, progress, refines));
 
-            context.Output.WriteLine(CliOptions.Inv($"{report.Engine}: {Path.GetFileName(report.Config.Base)} {report.Count} x {report.Dimension}, {report.Queries} queries, metric {report.Config.Metric}, backend {report.Config.Backend}, {report.Config.Threads} threads{(report.Smoke ? " (--quick: smoke)" : "")}"));
-            context.Output.WriteLine(CliOptions.Inv($"ground truth: {report.GroundTruthSource}; train {report.TrainSeconds:F3} s, add {report.AddSeconds:F3} s; {report.BytesPerVector:F1} bytes/vector + {report.FixedBytes} fixed bytes"));
+            context.Output.WriteLine(CliFiles.Inv($"{report.Engine}: {Path.GetFileName(report.Config.Base)} {report.Count} x {report.Dimension}, {report.Queries} queries, metric {report.Config.Metric}, backend {report.Config.Backend}, {report.Config.Threads} threads{(report.Smoke ? " (--quick: smoke)" : "")}"));
+            context.Output.WriteLine(CliFiles.Inv($"ground truth: {report.GroundTruthSource}; train {report.TrainSeconds:F3} s, add {report.AddSeconds:F3} s; {report.BytesPerVector:F1} bytes/vector + {report.FixedBytes} fixed bytes"));
             if (report.Warning is not null) context.Output.WriteLine($"training warning: {report.Warning}");
             var table = new Table()
                 .AddColumn(new TableColumn("nprobe").RightAligned())
@@ -223,11 +224,11 @@ internal static class BenchCommand
             if (parsed.GetValue(plot) is { } plotFile)
             {
                 var series = report.Points.GroupBy(p => p.Refine).Select(g => new PlotSeries(
-                    report.Config.Index == "flat" ? "flat (exact)" : g.Key == 0 ? "no refine" : CliOptions.Inv($"refine R={g.Key} ({report.Config.RefineStorage})"),
+                    report.Config.Index == "flat" ? "flat (exact)" : g.Key == 0 ? "no refine" : CliFiles.Inv($"refine R={g.Key} ({report.Config.RefineStorage})"),
                     g.Select(p => p.BatchQps).ToArray(), g.Select(p => p.Recall10At10).ToArray(),
-                    g.Select(p => p.NProbe == 0 ? "" : CliOptions.Inv($"{p.NProbe}")).ToArray())).ToArray();
+                    g.Select(p => p.NProbe == 0 ? "" : CliFiles.Inv($"{p.NProbe}")).ToArray())).ToArray();
                 Plots.Lines(plotFile.FullName,
-                    CliOptions.Inv($"{report.Engine}: {Path.GetFileName(report.Config.Base)}, {report.Config.Metric}{(report.Smoke ? " (smoke)" : "")}"),
+                    CliFiles.Inv($"{report.Engine}: {Path.GetFileName(report.Config.Base)}, {report.Config.Metric}{(report.Smoke ? " (smoke)" : "")}"),
                     "batch queries per second (log scale); point labels: nprobe", "10-recall@10", series, logX: true);
                 context.Output.WriteLine($"wrote {plotFile.FullName}");
             }

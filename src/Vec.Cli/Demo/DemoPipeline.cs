@@ -8,6 +8,8 @@ using Vec.Rec;
 using Vec.Rec.Evaluation;
 using Vec.Rec.Models;
 
+using static Vec.Cli.Io.CliFiles;
+
 namespace Vec.Cli.Demo;
 
 /// <summary>
@@ -398,5 +400,4 @@ internal static class DemoPipeline
         return new SimilarItems(items[item], titleOf(item), probe, similar);
     }
 
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -6,6 +6,8 @@ using Spectre.Console;
 using Vec.Cli.Output;
 using Vec.Internals;
 
+using static Vec.Cli.Io.CliFiles;
+
 namespace Vec.Cli.Demo;
 
 /// <summary>The demo's console tables and its report folder: report.md, PNG charts and results.json.</summary>
@@ -282,5 +284,4 @@ internal static class DemoReport
 
     internal static string F4(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
 
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -146,7 +146,4 @@ internal static class CliOptions
 
         return values.ToArray();
     }
-
-    /// <summary>Formats a number with the invariant culture.</summary>
-    public static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
