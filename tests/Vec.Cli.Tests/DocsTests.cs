@@ -5,17 +5,10 @@ namespace Vec.Cli.Tests;
 /// <summary>docs/cli.md documents every command and every option the parser knows, so the page cannot fall behind the code.</summary>
 public class DocsTests
 {
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "VecRec.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("VecRec.sln not found above " + AppContext.BaseDirectory);
-    }
-
     [Fact]
     public void Cli_md_names_every_command_and_option()
     {
-        string doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "cli.md"));
+        string doc = File.ReadAllText(Path.Combine(PackagingTests.RepositoryRoot(), "docs", "cli.md"));
         var missing = new List<string>();
         var root = VecRecCli.BuildRoot(new CliContext(TextWriter.Null, TextWriter.Null, interactive: false));
         void Walk(Command c, string path)
