@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Vec.Internals;
 using System.Numerics.Tensors;
@@ -1027,9 +1029,16 @@ public sealed class IvfPqIndex : IVectorIndex
                 }
                 else if (tables)
                 {
-                    // LUT = T_l - 2 <q, r>; bias = |q - c_l|^2.
-                    TensorPrimitives.MultiplyAdd(scratch.InnerProducts, -2f, state.TermTables.AsSpan(l * size, size), scratch.Table);
+                    // LUT = T_l - 2 <q, r>; bias = |q - c_l|^2. Fast scan: built and quantised in one pass.
                     bias = probeScores[qi * nprobe + p];
+                    if (fast)
+                    {
+                        quantised = Pq4Lut.TryQuantizeFused(scratch.InnerProducts, -2f, state.TermTables.AsSpan(l * size, size), scratch.Table, m, scratch.Lut, out scale, out lutBias);
+                        if (quantised) ScanPacked(list, l, bias + lutBias, scale, reservoir, scratch);
+                        else ScanPackedFloat(list, l, bias, scratch.Table, reservoir);
+                        continue;
+                    }
+                    TensorPrimitives.MultiplyAdd(scratch.InnerProducts, -2f, state.TermTables.AsSpan(l * size, size), scratch.Table);
                 }
                 else
                 {
@@ -1151,7 +1160,8 @@ public sealed class IvfPqIndex : IVectorIndex
 
         private long IdOf(long payload) => snapshot.Lists[(int)(payload >> 32)].Ids[(int)(uint)payload];
 
-        /// <summary>Re-scores the candidates exactly and re-sorts them; returns their number.</summary>
+        /// <summary>Re-scores the candidates exactly and puts the best k first, in order (ties of the k-th right after
+        /// them, see <see cref="CandidateReservoir.SortSmallest"/>); returns their number.</summary>
         private int Refine(int qi, Scratch scratch, int found)
         {
             int d = index.Dimension;
@@ -1171,7 +1181,7 @@ public sealed class IvfPqIndex : IVectorIndex
                 }
                 scratch.Keys[c] = index.Metric == Metric.L2 ? SquaredDistance(q, x) : -TensorPrimitives.Dot(q, x);
             }
-            scratch.Keys.AsSpan(0, found).Sort(scratch.Payloads.AsSpan(0, found));
+            CandidateReservoir.SortSmallest(scratch.Keys.AsSpan(0, found), scratch.Payloads.AsSpan(0, found), k);
             return found;
         }
 
@@ -1204,8 +1214,28 @@ public sealed class IvfPqIndex : IVectorIndex
             Sse.Prefetch0(start + bytes - 1);
         }
 
+        /// <summary>|a - b|^2: four 512-bit accumulators when the length is a multiple of 64 (most embedding sizes),
+        /// else through TensorPrimitives (which returns the root, squared here).</summary>
         private static float SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
         {
+            int n = a.Length;
+            if (Vector512.IsHardwareAccelerated && n % 64 == 0 && b.Length == n)
+            {
+                ref float x = ref MemoryMarshal.GetReference(a), y = ref MemoryMarshal.GetReference(b);
+                Vector512<float> s0 = Vector512<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+                for (nuint i = 0; i < (nuint)n; i += 64)
+                {
+                    Vector512<float> d0 = Vector512.LoadUnsafe(ref x, i) - Vector512.LoadUnsafe(ref y, i);
+                    Vector512<float> d1 = Vector512.LoadUnsafe(ref x, i + 16) - Vector512.LoadUnsafe(ref y, i + 16);
+                    Vector512<float> d2 = Vector512.LoadUnsafe(ref x, i + 32) - Vector512.LoadUnsafe(ref y, i + 32);
+                    Vector512<float> d3 = Vector512.LoadUnsafe(ref x, i + 48) - Vector512.LoadUnsafe(ref y, i + 48);
+                    s0 = Vector512.FusedMultiplyAdd(d0, d0, s0);
+                    s1 = Vector512.FusedMultiplyAdd(d1, d1, s1);
+                    s2 = Vector512.FusedMultiplyAdd(d2, d2, s2);
+                    s3 = Vector512.FusedMultiplyAdd(d3, d3, s3);
+                }
+                return Vector512.Sum((s0 + s1) + (s2 + s3));
+            }
             float dist = TensorPrimitives.Distance(a, b);
             return dist * dist;
         }

@@ -65,4 +65,34 @@ public class CandidateReservoirTests
         int n = reservoir.Drain(keys, new long[5], sort: false);
         Assert.Equal(all.Order().Take(5).ToArray(), keys[..n].Order().ToArray());
     }
+
+    [Theory]
+    [InlineData(0, 5)]
+    [InlineData(1, 1)]
+    [InlineData(7, 3)]
+    [InlineData(40, 10)]
+    [InlineData(40, 40)]
+    [InlineData(40, 60)]
+    [InlineData(200, 10)]
+    public void SortSmallest_puts_the_k_smallest_first_in_order_and_the_ties_of_the_kth_next(int n, int k)
+    {
+        for (int seed = 0; seed < 30; seed++)
+        {
+            var rng = new Random(seed * 31 + n);
+            // Few distinct values on some seeds (ties at the boundary), continuous on others.
+            float[] keys = [.. Enumerable.Range(0, n).Select(_ => seed % 2 == 0 ? rng.Next(0, 6) : (float)rng.NextDouble())];
+            long[] payloads = [.. Enumerable.Range(0, n).Select(i => (long)i)];
+            var pairs = keys.Zip(payloads).ToArray();
+            CandidateReservoir.SortSmallest(keys, payloads, k);
+            int take = Math.Min(k, n);
+            float[] expected = [.. pairs.Select(p => p.First).Order()];
+            Assert.True(expected.AsSpan(0, take).SequenceEqual(keys.AsSpan(0, take)), $"seed {seed}: the first {take} are not the smallest in order");
+            for (int i = 0; i < n; i++) Assert.Equal(pairs[payloads[i]].First, keys[i]); // payloads travel with their keys
+            Assert.Equal(n, payloads.Distinct().Count());
+            if (take == 0) continue;
+            // Every key equal to the k-th sits in one run from the k-th on.
+            int ties = pairs.Count(p => p.First == keys[take - 1]) - keys.AsSpan(0, take).ToArray().Count(x => x == keys[take - 1]);
+            for (int i = take; i < take + ties; i++) Assert.Equal(keys[take - 1], keys[i]);
+        }
+    }
 }

@@ -252,6 +252,63 @@ public sealed class FastScanTests
     }
 
     [Fact]
+    public void Fused_quantiser_equals_the_scalar_reference_at_both_register_widths()
+    {
+        foreach (int m in Ms.Append(256))
+        {
+            int seed = 900 + m;
+            var rng = new Random(seed);
+            var a = new float[m * 16];
+            var b = new float[m * 16];
+            for (int i = 0; i < a.Length; i++)
+            {
+                a[i] = (float)(rng.NextDouble() * 40 - 20);
+                b[i] = (float)(rng.NextDouble() * 1000 * (i / 16 % 3 + 1)); // rows of different ranges
+            }
+            // Reference: the documented formula in scalar float (one fused multiply-add per entry, per-row minimum,
+            // one scale 255 / widest range (the range in float, the division in double), q = min(floor((t - min) * scale + 0.5), 255)).
+            var table = new float[m * 16];
+            for (int i = 0; i < table.Length; i++) table[i] = MathF.FusedMultiplyAdd(a[i], -2f, b[i]);
+            var mins = new float[m];
+            double range = 0, sumOfMins = 0;
+            for (int j = 0; j < m; j++)
+            {
+                mins[j] = table.AsSpan(j * 16, 16).ToArray().Min();
+                range = Math.Max(range, table.AsSpan(j * 16, 16).ToArray().Max() - mins[j]); // the range in float
+                sumOfMins += mins[j];
+            }
+            float factor = (float)(255.0 / range);
+            var expected = new byte[Pq4Layout.PaddedM(m) * 16];
+            for (int i = 0; i < table.Length; i++)
+                expected[i] = (byte)MathF.Min(MathF.Floor(MathF.FusedMultiplyAdd(table[i] - mins[i / 16], factor, 0.5f)), 255f);
+            foreach (bool wide in new[] { false, true })
+            {
+                var outTable = new float[m * 16];
+                var lut = new byte[Pq4Layout.PaddedM(m) * 16];
+                lut.AsSpan().Fill(0xCD);
+                Assert.True(Pq4Lut.TryQuantizeFusedWith(wide, a, -2f, b, outTable, m, lut, out float scale, out float bias));
+                Assert.True(table.AsSpan().SequenceEqual(outTable), $"seed {seed} m {m} wide {wide}: table differs");
+                Assert.True(expected.AsSpan().SequenceEqual(lut), $"seed {seed} m {m} wide {wide}: quantised table differs");
+                Assert.Equal(factor, scale);
+                Assert.Equal((float)sumOfMins, bias, 1e-6f * Math.Abs((float)sumOfMins) + 1e-6f);
+                // The plain form on the same table gives the same bytes.
+                var plain = new byte[lut.Length];
+                Assert.True(Pq4Lut.TryQuantizeWith(wide, table, m, plain, out float scale2, out float bias2));
+                Assert.Equal(lut, plain);
+                Assert.Equal((scale, bias), (scale2, bias2));
+            }
+            // A non-finite entry: refused, and the float table is still written for the fallback.
+            var inf = (float[])b.Clone();
+            inf[3] = float.PositiveInfinity;
+            var t = new float[m * 16];
+            Assert.False(Pq4Lut.TryQuantizeFused(a, -2f, inf, t, m, new byte[Pq4Layout.PaddedM(m) * 16], out _, out _));
+            Assert.Equal(float.PositiveInfinity, t[3]);
+        }
+        Assert.Equal("b", Assert.Throws<ArgumentException>(() => Pq4Lut.TryQuantizeFused(new float[32], 1f, new float[31], new float[32], 2, new byte[32], out _, out _)).ParamName);
+        Assert.Equal("table", Assert.Throws<ArgumentException>(() => Pq4Lut.TryQuantizeFused(new float[32], 1f, new float[32], new float[16], 2, new byte[32], out _, out _)).ParamName);
+    }
+
+    [Fact]
     public void Quantiser_handles_constant_tables_and_rejects_non_finite()
     {
         var (lut, scale, bias) = Pq4Lut.Quantize(Enumerable.Repeat(2.5f, 3 * 16).ToArray(), 3);

@@ -114,4 +114,60 @@ internal sealed class CandidateReservoir
         Count = keep;
         Threshold = max;
     }
+    /// <summary>
+    /// Puts the <paramref name="k"/> smallest keys (with their payloads) first in ascending order, and right after them
+    /// every other key equal to the k-th (so a run of ties crossing position k is contiguous); the order of the rest is
+    /// unspecified. For refine, which needs only the best k of its k x R re-scored candidates in order: insertion into a
+    /// sorted prefix, no full sort.
+    /// </summary>
+    public static void SortSmallest(Span<float> keys, Span<long> payloads, int k)
+    {
+        int n = keys.Length;
+        if (payloads.Length < n) throw new ArgumentException($"payloads holds {payloads.Length} values, {n} needed.", nameof(payloads));
+        k = Math.Min(k, n);
+        if (k <= 0) return;
+        // Insertion sort of the first k.
+        for (int i = 1; i < k; i++)
+        {
+            float key = keys[i];
+            long payload = payloads[i];
+            int j = i - 1;
+            while (j >= 0 && keys[j] > key)
+            {
+                keys[j + 1] = keys[j];
+                payloads[j + 1] = payloads[j];
+                j--;
+            }
+            keys[j + 1] = key;
+            payloads[j + 1] = payload;
+        }
+        // Each later key below the k-th displaces it (to the later key's slot) and is inserted in order.
+        for (int i = k; i < n; i++)
+        {
+            float key = keys[i];
+            if (!(key < keys[k - 1])) continue;
+            long payload = payloads[i];
+            keys[i] = keys[k - 1];
+            payloads[i] = payloads[k - 1];
+            int j = k - 2;
+            while (j >= 0 && keys[j] > key)
+            {
+                keys[j + 1] = keys[j];
+                payloads[j + 1] = payloads[j];
+                j--;
+            }
+            keys[j + 1] = key;
+            payloads[j + 1] = payload;
+        }
+        // Gather the ties of the k-th key right after it.
+        float last = keys[k - 1];
+        int o = k;
+        for (int i = k; i < n; i++)
+        {
+            if (keys[i] != last) continue;
+            (keys[i], keys[o]) = (keys[o], keys[i]);
+            (payloads[i], payloads[o]) = (payloads[o], payloads[i]);
+            o++;
+        }
+    }
 }

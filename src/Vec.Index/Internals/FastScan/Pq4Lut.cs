@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Vec.Index.Internals.FastScan;
 
@@ -10,7 +11,7 @@ namespace Vec.Index.Internals.FastScan;
 /// Input: a float table of <c>M x 16</c> entries (row m = distance contributions of sub-quantiser m's 16 centroids,
 /// smaller is better). Each row has its minimum subtracted (the sum of the minima is the bias), then all rows share one
 /// scale <c>s = 255 / max over m of (max_m - min_m)</c>, so every entry becomes <c>q = round((t - min_m) * s)</c> in
-/// 0..255 (rounded half up, computed in float with 256-bit vectors). The sum of M such entries is at most <c>M * 255 &lt;= 65280</c> for M &lt;= 256, so uint16 sums never overflow.
+/// 0..255 (rounded half up, computed in float as one fused multiply-add, with 512-bit or 256-bit vectors: the same bytes either way). The sum of M such entries is at most <c>M * 255 &lt;= 65280</c> for M &lt;= 256, so uint16 sums never overflow.
 /// </para>
 /// <para>
 /// Distance estimate: <c>d ≈ bias + sum / scale</c>. Error bound: each entry is off by at most half a quantisation step
@@ -44,51 +45,150 @@ internal static class Pq4Lut
     public static bool TryQuantize(ReadOnlySpan<float> table, int m, Span<byte> lut, out float scale, out float bias) =>
         Quantize(table, m, lut, out scale, out bias, throwIfNotFinite: false);
 
+    /// <summary>
+    /// The per-probe form of the L2 index with precomputed tables, fused: writes <c>table = alpha * a + b</c> (each
+    /// entry one fused multiply-add; <paramref name="m"/> x 16 floats) and quantises it into <paramref name="lut"/> in
+    /// the same pass over the rows. Returns <see langword="false"/> (as <see cref="TryQuantize"/>) when an entry or the
+    /// bias is not finite; <paramref name="table"/> then holds the float table for the caller's fallback.
+    /// </summary>
+    public static bool TryQuantizeFused(ReadOnlySpan<float> a, float alpha, ReadOnlySpan<float> b, Span<float> table, int m, Span<byte> lut, out float scale, out float bias)
+    {
+        Pq4Layout.CheckM(m);
+        if (a.Length < m * 16) throw new ArgumentException($"a holds {a.Length} floats, {m} x 16 needed.", nameof(a));
+        if (b.Length < m * 16) throw new ArgumentException($"b holds {b.Length} floats, {m} x 16 needed.", nameof(b));
+        if (table.Length < m * 16) throw new ArgumentException($"table holds {table.Length} floats, {m} x 16 needed.", nameof(table));
+        if (lut.Length < Pq4Layout.PaddedM(m) * 16) throw new ArgumentException($"lut holds {lut.Length} bytes, {Pq4Layout.PaddedM(m) * 16} needed.", nameof(lut));
+        return Core(a, alpha, b, table, m, lut, out scale, out bias, throwIfNotFinite: false, fused: true, Wide);
+    }
+
+    /// <summary>Whether the 512-bit form runs (else two 256-bit registers per row; both give the same bytes).</summary>
+    internal static bool Wide { get; } = Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+
+    /// <summary>For tests: the fused form with the register width chosen (<paramref name="wide"/> needs AVX-512F).</summary>
+    internal static bool TryQuantizeFusedWith(bool wide, ReadOnlySpan<float> a, float alpha, ReadOnlySpan<float> b, Span<float> table, int m, Span<byte> lut, out float scale, out float bias) =>
+        Core(a, alpha, b, table, m, lut, out scale, out bias, throwIfNotFinite: false, fused: true, wide && Wide);
+
+    /// <summary>For tests: the plain form with the register width chosen (<paramref name="wide"/> needs AVX-512F).</summary>
+    internal static bool TryQuantizeWith(bool wide, ReadOnlySpan<float> table, int m, Span<byte> lut, out float scale, out float bias) =>
+        Core(default, 0, table, default, m, lut, out scale, out bias, throwIfNotFinite: false, fused: false, wide && Wide);
+
     private static bool Quantize(ReadOnlySpan<float> table, int m, Span<byte> lut, out float scale, out float bias, bool throwIfNotFinite)
     {
         Pq4Layout.CheckM(m);
         if (table.Length < m * 16) throw new ArgumentException($"table holds {table.Length} floats, {m} x 16 needed.", nameof(table));
         if (lut.Length < Pq4Layout.PaddedM(m) * 16) throw new ArgumentException($"lut holds {lut.Length} bytes, {Pq4Layout.PaddedM(m) * 16} needed.", nameof(lut));
-        // One row is two 256-bit registers; the index calls this once per probed list, so it is vectorised too.
+        return Core(default, 0, table, default, m, lut, out scale, out bias, throwIfNotFinite, fused: false, Wide);
+    }
+
+    /// <summary>
+    /// Both forms: pass 1 makes each row (a 512-bit register, or two 256-bit ones), its minimum and the widest
+    /// <c>row - min</c>; pass 2 scales and rounds. With <paramref name="fused"/> the row is <c>alpha * a + b</c> and is
+    /// stored to <paramref name="table"/>, else it is read from <paramref name="b"/> (and <paramref name="table"/> is empty).
+    /// </summary>
+    private static bool Core(ReadOnlySpan<float> a, float alpha, ReadOnlySpan<float> b, Span<float> table, int m, Span<byte> lut, out float scale, out float bias, bool throwIfNotFinite, bool fused, bool wide)
+    {
+        ref float a0 = ref MemoryMarshal.GetReference(a);
+        ref float b0 = ref MemoryMarshal.GetReference(b);
         ref float t0 = ref MemoryMarshal.GetReference(table);
-        double maxRange = 0, sumOfMins = 0;
+        ref byte l0 = ref MemoryMarshal.GetReference(lut);
         Span<float> mins = stackalloc float[m];
-        Vector256<float> notFinite = Vector256<float>.Zero;
-        for (int s = 0; s < m; s++)
+        ref float mins0 = ref MemoryMarshal.GetReference(mins);
+        float maxRange;
+        bool finite;
+        if (wide)
         {
-            Vector256<float> a = Vector256.LoadUnsafe(ref t0, (nuint)(s * 16)), b = Vector256.LoadUnsafe(ref t0, (nuint)(s * 16 + 8));
-            notFinite |= (a - a) | (b - b); // x - x is +0 (no bits set) for finite x, NaN otherwise
-            float lo = HorizontalMin(Vector256.MinNative(a, b)), hi = HorizontalMax(Vector256.MaxNative(a, b));
-            mins[s] = lo;
-            sumOfMins += lo;
-            maxRange = Math.Max(maxRange, (double)hi - lo);
+            Vector512<float> notFinite = Vector512<float>.Zero, range = Vector512<float>.Zero, scaleBy = Vector512.Create(alpha);
+            for (int s = 0; s < m; s++)
+            {
+                nuint at = (nuint)(s * 16);
+                Vector512<float> row = fused ? Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a0, at), scaleBy, Vector512.LoadUnsafe(ref b0, at)) : Vector512.LoadUnsafe(ref b0, at);
+                if (fused) row.StoreUnsafe(ref t0, at);
+                notFinite |= row - row; // x - x is +0 (no bits set) for finite x, NaN otherwise
+                Vector256<float> h = Vector256.MinNative(row.GetLower(), row.GetUpper());
+                Vector128<float> x = Vector128.MinNative(h.GetLower(), h.GetUpper());
+                x = Vector128.MinNative(x, Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1)));
+                x = Vector128.MinNative(x, Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2)));
+                Unsafe.Add(ref mins0, s) = x.ToScalar();
+                range = Vector512.MaxNative(range, row - Vector512.Create(x.ToScalar()));
+            }
+            finite = notFinite == Vector512<float>.Zero;
+            range = Vector512.Max(range, Vector512<float>.Zero);
+            maxRange = HorizontalMax(Vector256.MaxNative(range.GetLower(), range.GetUpper()));
         }
-        if (notFinite != Vector256<float>.Zero)
+        else
+        {
+            Vector256<float> notFinite = Vector256<float>.Zero, range = Vector256<float>.Zero, scaleBy = Vector256.Create(alpha);
+            for (int s = 0; s < m; s++)
+            {
+                nuint at = (nuint)(s * 16);
+                Vector256<float> ra = Vector256.LoadUnsafe(ref b0, at), rb = Vector256.LoadUnsafe(ref b0, at + 8);
+                if (fused)
+                {
+                    ra = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a0, at), scaleBy, ra);
+                    rb = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a0, at + 8), scaleBy, rb);
+                    ra.StoreUnsafe(ref t0, at);
+                    rb.StoreUnsafe(ref t0, at + 8);
+                }
+                notFinite |= (ra - ra) | (rb - rb);
+                float lo = HorizontalMin(Vector256.MinNative(ra, rb));
+                Unsafe.Add(ref mins0, s) = lo;
+                Vector256<float> low = Vector256.Create(lo);
+                range = Vector256.MaxNative(range, Vector256.MaxNative(ra - low, rb - low));
+            }
+            finite = notFinite == Vector256<float>.Zero;
+            maxRange = HorizontalMax(Vector256.Max(range, Vector256<float>.Zero));
+        }
+        if (!finite)
         {
             scale = 1;
             bias = 0;
             if (!throwIfNotFinite) return false;
             for (int i = 0; i < m * 16; i++)
-                if (!float.IsFinite(table[i])) throw new ArgumentException($"table entry [{i / 16}, {i % 16}] is {table[i]}; entries must be finite.", nameof(table));
+                if (!float.IsFinite(b[i])) throw new ArgumentException($"table entry [{i / 16}, {i % 16}] is {b[i]}; entries must be finite.", nameof(table));
         }
+        // The sum of the minima in double, four independent accumulators (a single chain of m double adds is slow).
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 4 <= m; j += 4)
+        {
+            s0 += Unsafe.Add(ref mins0, j);
+            s1 += Unsafe.Add(ref mins0, j + 1);
+            s2 += Unsafe.Add(ref mins0, j + 2);
+            s3 += Unsafe.Add(ref mins0, j + 3);
+        }
+        for (; j < m; j++) s0 += Unsafe.Add(ref mins0, j);
+        double sumOfMins = (s0 + s1) + (s2 + s3);
         double factor = maxRange > 0 ? 255.0 / maxRange : 1.0;
         if (factor > float.MaxValue) factor = float.MaxValue; // ranges below ~1e-36: every entry rounds to 0 or 255
-        // q = min(floor((t - min) * factor + 0.5), 255): round half up (t - min >= 0), in float.
-        Vector256<float> f = Vector256.Create((float)factor), half = Vector256.Create(0.5f), top = Vector256.Create(255f);
-        ref byte l0 = ref MemoryMarshal.GetReference(lut);
-        for (int s = 0; s < m; s++)
+        // q = min(trunc((t - min) * factor + 0.5), 255): round half up (t - min >= 0 exactly, so truncation is floor).
+        ref float src = ref fused ? ref t0 : ref b0;
+        if (wide)
         {
-            Vector256<float> lo = Vector256.Create(mins[s]);
-            Vector256<float> a = Vector256.LoadUnsafe(ref t0, (nuint)(s * 16)), b = Vector256.LoadUnsafe(ref t0, (nuint)(s * 16 + 8));
-            Vector256<int> qa = Vector256.ConvertToInt32Native(Vector256.MinNative(Vector256.Floor((a - lo) * f + half), top));
-            Vector256<int> qb = Vector256.ConvertToInt32Native(Vector256.MinNative(Vector256.Floor((b - lo) * f + half), top));
-            Vector256<short> q16 = Vector256.Narrow(qa, qb); // 0..255: the narrowing is exact
-            Vector256.Narrow(q16, q16).AsByte().GetLower().StoreUnsafe(ref l0, (nuint)(s * 16));
+            Vector512<float> f = Vector512.Create((float)factor), half = Vector512.Create(0.5f), top = Vector512.Create(255f);
+            for (int s = 0; s < m; s++)
+            {
+                Vector512<float> row = Vector512.LoadUnsafe(ref src, (nuint)(s * 16)) - Vector512.Create(Unsafe.Add(ref mins0, s));
+                Vector512<int> q = Vector512.ConvertToInt32Native(Vector512.MinNative(Vector512.FusedMultiplyAdd(row, f, half), top));
+                Avx512F.ConvertToVector128Byte(q).StoreUnsafe(ref l0, (nuint)(s * 16)); // vpmovdb: 0..255 narrows exactly
+            }
+        }
+        else
+        {
+            Vector256<float> f = Vector256.Create((float)factor), half = Vector256.Create(0.5f), top = Vector256.Create(255f);
+            for (int s = 0; s < m; s++)
+            {
+                Vector256<float> lo = Vector256.Create(Unsafe.Add(ref mins0, s));
+                Vector256<float> ra = Vector256.LoadUnsafe(ref src, (nuint)(s * 16)) - lo, rb = Vector256.LoadUnsafe(ref src, (nuint)(s * 16 + 8)) - lo;
+                Vector256<int> qa = Vector256.ConvertToInt32Native(Vector256.MinNative(Vector256.FusedMultiplyAdd(ra, f, half), top));
+                Vector256<int> qb = Vector256.ConvertToInt32Native(Vector256.MinNative(Vector256.FusedMultiplyAdd(rb, f, half), top));
+                Vector256<short> q16 = Vector256.Narrow(qa, qb); // 0..255: the narrowing is exact
+                Vector256.Narrow(q16, q16).AsByte().GetLower().StoreUnsafe(ref l0, (nuint)(s * 16));
+            }
         }
         lut[(m * 16)..(Pq4Layout.PaddedM(m) * 16)].Clear();
         scale = (float)factor;
         bias = (float)sumOfMins;
-        return float.IsFinite(bias);
+        return finite && float.IsFinite(bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
