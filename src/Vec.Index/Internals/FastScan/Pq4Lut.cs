@@ -85,39 +85,62 @@ internal static class Pq4Lut
     /// <c>row - min</c>; pass 2 scales and rounds. With <paramref name="fused"/> the row is <c>alpha * a + b</c> and is
     /// stored to <paramref name="table"/>, else it is read from <paramref name="b"/> (and <paramref name="table"/> is empty).
     /// </summary>
+    [SkipLocalsInit]
     private static bool Core(ReadOnlySpan<float> a, float alpha, ReadOnlySpan<float> b, Span<float> table, int m, Span<byte> lut, out float scale, out float bias, bool throwIfNotFinite, bool fused, bool wide)
     {
         ref float a0 = ref MemoryMarshal.GetReference(a);
         ref float b0 = ref MemoryMarshal.GetReference(b);
         ref float t0 = ref MemoryMarshal.GetReference(table);
         ref byte l0 = ref MemoryMarshal.GetReference(lut);
-        Span<float> mins = stackalloc float[m];
+        Span<float> mins = stackalloc float[m + 4]; // every entry is written before it is read (+4: 4-float stores)
         ref float mins0 = ref MemoryMarshal.GetReference(mins);
         float maxRange;
         bool finite;
+        // Finiteness: the sum of all entries is finite exactly when they all are, barring an overflow of the sum,
+        // which the exact check below then clears.
         if (wide)
         {
-            Vector512<float> notFinite = Vector512<float>.Zero, range = Vector512<float>.Zero, scaleBy = Vector512.Create(alpha);
-            for (int s = 0; s < m; s++)
+            Vector512<float> total = Vector512<float>.Zero, range = Vector512<float>.Zero, scaleBy = Vector512.Create(alpha);
+            int s = 0;
+            // Four rows at a time: their minima and maxima by a transposing reduction, in-lane shuffles first: 128-bit
+            // lane L ends up holding [min r0, min r1, min r2, min r3] over its own four columns, then two swaps of
+            // lanes finish the reduction (all lanes equal; the lowest is stored).
+            for (; s + 4 <= m; s += 4)
             {
                 nuint at = (nuint)(s * 16);
-                Vector512<float> row = fused ? Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a0, at), scaleBy, Vector512.LoadUnsafe(ref b0, at)) : Vector512.LoadUnsafe(ref b0, at);
-                if (fused) row.StoreUnsafe(ref t0, at);
-                notFinite |= row - row; // x - x is +0 (no bits set) for finite x, NaN otherwise
-                Vector256<float> h = Vector256.MinNative(row.GetLower(), row.GetUpper());
-                Vector128<float> x = Vector128.MinNative(h.GetLower(), h.GetUpper());
-                x = Vector128.MinNative(x, Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1)));
-                x = Vector128.MinNative(x, Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2)));
-                Unsafe.Add(ref mins0, s) = x.ToScalar();
-                range = Vector512.MaxNative(range, row - Vector512.Create(x.ToScalar()));
+                Vector512<float> r0 = Row(ref a0, ref b0, ref t0, at, scaleBy, fused), r1 = Row(ref a0, ref b0, ref t0, at + 16, scaleBy, fused);
+                Vector512<float> r2 = Row(ref a0, ref b0, ref t0, at + 32, scaleBy, fused), r3 = Row(ref a0, ref b0, ref t0, at + 48, scaleBy, fused);
+                total += (r0 + r1) + (r2 + r3);
+                // Per lane [r0.0, r0.1, r1.0, r1.1] against [r0.2, r0.3, r1.2, r1.3].
+                Vector512<float> a01 = Avx512F.Shuffle(r0, r1, 0x44), b01 = Avx512F.Shuffle(r0, r1, 0xEE);
+                Vector512<float> a23 = Avx512F.Shuffle(r2, r3, 0x44), b23 = Avx512F.Shuffle(r2, r3, 0xEE);
+                Vector512<float> n01 = Vector512.MinNative(a01, b01), n23 = Vector512.MinNative(a23, b23);
+                Vector512<float> x01 = Vector512.MaxNative(a01, b01), x23 = Vector512.MaxNative(a23, b23);
+                // Per lane [r0, r1, r2, r3] partials: elements 0 and 2 against 1 and 3.
+                Vector512<float> lo = Vector512.MinNative(Avx512F.Shuffle(n01, n23, 0x88), Avx512F.Shuffle(n01, n23, 0xDD));
+                Vector512<float> hi = Vector512.MaxNative(Avx512F.Shuffle(x01, x23, 0x88), Avx512F.Shuffle(x01, x23, 0xDD));
+                lo = Vector512.MinNative(lo, Avx512F.Shuffle4x128(lo, lo, 0x4E));
+                lo = Vector512.MinNative(lo, Avx512F.Shuffle4x128(lo, lo, 0xB1));
+                hi = Vector512.MaxNative(hi, Avx512F.Shuffle4x128(hi, hi, 0x4E));
+                hi = Vector512.MaxNative(hi, Avx512F.Shuffle4x128(hi, hi, 0xB1));
+                lo.GetLower().GetLower().StoreUnsafe(ref mins0, (nuint)s);
+                range = Vector512.MaxNative(range, hi - lo); // = max over the row of (t - min): rounding is monotonic
             }
-            finite = notFinite == Vector512<float>.Zero;
-            range = Vector512.Max(range, Vector512<float>.Zero);
+            for (; s < m; s++)
+            {
+                Vector512<float> row = Row(ref a0, ref b0, ref t0, (nuint)(s * 16), scaleBy, fused);
+                total += row;
+                float lo = HorizontalMin(Vector256.MinNative(row.GetLower(), row.GetUpper()));
+                float hi = HorizontalMax(Vector256.MaxNative(row.GetLower(), row.GetUpper()));
+                Unsafe.Add(ref mins0, s) = lo;
+                range = Vector512.MaxNative(range, Vector512.Create(hi - lo));
+            }
+            finite = total - total == Vector512<float>.Zero; // x - x is +0 for finite x, NaN otherwise
             maxRange = HorizontalMax(Vector256.MaxNative(range.GetLower(), range.GetUpper()));
         }
         else
         {
-            Vector256<float> notFinite = Vector256<float>.Zero, range = Vector256<float>.Zero, scaleBy = Vector256.Create(alpha);
+            Vector256<float> total = Vector256<float>.Zero, range = Vector256<float>.Zero, scaleBy = Vector256.Create(alpha);
             for (int s = 0; s < m; s++)
             {
                 nuint at = (nuint)(s * 16);
@@ -129,35 +152,37 @@ internal static class Pq4Lut
                     ra.StoreUnsafe(ref t0, at);
                     rb.StoreUnsafe(ref t0, at + 8);
                 }
-                notFinite |= (ra - ra) | (rb - rb);
-                float lo = HorizontalMin(Vector256.MinNative(ra, rb));
+                total += ra + rb;
+                float lo = HorizontalMin(Vector256.MinNative(ra, rb)), hi = HorizontalMax(Vector256.MaxNative(ra, rb));
                 Unsafe.Add(ref mins0, s) = lo;
-                Vector256<float> low = Vector256.Create(lo);
-                range = Vector256.MaxNative(range, Vector256.MaxNative(ra - low, rb - low));
+                range = Vector256.MaxNative(range, Vector256.Create(hi - lo));
             }
-            finite = notFinite == Vector256<float>.Zero;
-            maxRange = HorizontalMax(Vector256.Max(range, Vector256<float>.Zero));
+            finite = total - total == Vector256<float>.Zero;
+            maxRange = HorizontalMax(range);
         }
         if (!finite)
         {
-            scale = 1;
-            bias = 0;
-            if (!throwIfNotFinite) return false;
+            // Rare: find the entry (or see that only the sum overflowed).
+            ReadOnlySpan<float> entries = fused ? table : b;
             for (int i = 0; i < m * 16; i++)
-                if (!float.IsFinite(b[i])) throw new ArgumentException($"table entry [{i / 16}, {i % 16}] is {b[i]}; entries must be finite.", nameof(table));
+            {
+                if (float.IsFinite(entries[i])) continue;
+                scale = 1;
+                bias = 0;
+                if (!throwIfNotFinite) return false;
+                throw new ArgumentException($"table entry [{i / 16}, {i % 16}] is {entries[i]}; entries must be finite.", nameof(table));
+            }
         }
-        // The sum of the minima in double, four independent accumulators (a single chain of m double adds is slow).
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        // The sum of the minima in double (eight at a time where 512-bit vectors run).
+        double sumOfMins = 0;
         int j = 0;
-        for (; j + 4 <= m; j += 4)
+        if (wide)
         {
-            s0 += Unsafe.Add(ref mins0, j);
-            s1 += Unsafe.Add(ref mins0, j + 1);
-            s2 += Unsafe.Add(ref mins0, j + 2);
-            s3 += Unsafe.Add(ref mins0, j + 3);
+            Vector512<double> acc = Vector512<double>.Zero;
+            for (; j + 8 <= m; j += 8) acc += Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(ref mins0, (nuint)j));
+            sumOfMins = Vector512.Sum(acc);
         }
-        for (; j < m; j++) s0 += Unsafe.Add(ref mins0, j);
-        double sumOfMins = (s0 + s1) + (s2 + s3);
+        for (; j < m; j++) sumOfMins += Unsafe.Add(ref mins0, j);
         double factor = maxRange > 0 ? 255.0 / maxRange : 1.0;
         if (factor > float.MaxValue) factor = float.MaxValue; // ranges below ~1e-36: every entry rounds to 0 or 255
         // q = min(trunc((t - min) * factor + 0.5), 255): round half up (t - min >= 0 exactly, so truncation is floor).
@@ -185,10 +210,20 @@ internal static class Pq4Lut
                 Vector256.Narrow(q16, q16).AsByte().GetLower().StoreUnsafe(ref l0, (nuint)(s * 16));
             }
         }
-        lut[(m * 16)..(Pq4Layout.PaddedM(m) * 16)].Clear();
+        if (m % 2 != 0) lut.Slice(m * 16, 16).Clear();
         scale = (float)factor;
         bias = (float)sumOfMins;
-        return finite && float.IsFinite(bias);
+        return float.IsFinite(bias);
+    }
+
+    /// <summary>Row <paramref name="at"/>/16: <c>alpha * a + b</c> stored to the table (fused), or b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Row(ref float a0, ref float b0, ref float t0, nuint at, Vector512<float> alpha, bool fused)
+    {
+        if (!fused) return Vector512.LoadUnsafe(ref b0, at);
+        Vector512<float> row = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a0, at), alpha, Vector512.LoadUnsafe(ref b0, at));
+        row.StoreUnsafe(ref t0, at);
+        return row;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
