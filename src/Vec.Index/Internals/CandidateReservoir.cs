@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
 namespace Vec.Index.Internals;
 
 /// <summary>
@@ -12,6 +15,9 @@ internal sealed class CandidateReservoir
     private float[] _keys = new float[16];
     private long[] _payloads = new long[16];
     private int _limit;
+    private byte[] _buckets = [];
+    private float[] _spareKeys = [];
+    private long[] _sparePayloads = [];
 
     /// <summary>Candidates kept by <see cref="Drain"/>.</summary>
     public int Capacity { get; private set; }
@@ -76,44 +82,76 @@ internal sealed class CandidateReservoir
         return n;
     }
 
-    /// <summary>Selects the capacity smallest keys into the front (quickselect), drops the rest and lowers the threshold
-    /// to the largest kept key.</summary>
+    /// <summary>
+    /// Keeps the capacity smallest keys (in no particular order) and lowers the threshold to the largest kept key. A
+    /// bucket selection rather than a quickselect (whose partition branches mispredict on every other key): each key
+    /// goes to one of 256 buckets spanning [min, max], a histogram finds the bucket holding the capacity-th smallest,
+    /// keys in lower buckets are kept, those of that bucket are set aside, and the ones still needed are chosen among
+    /// those by insertion; the passes over the keys make no data-dependent branches.
+    /// </summary>
+    [SkipLocalsInit]
     private void Cut()
     {
-        int keep = Capacity;
-        float[] keys = _keys;
-        long[] payloads = _payloads;
-        int lo = 0, hi = Count - 1;
-        while (hi > lo)
+        int n = Count, keep = Capacity;
+        Span<float> keys = _keys.AsSpan(0, n);
+        Span<long> payloads = _payloads.AsSpan(0, n);
+        float lo = TensorPrimitives.Min(keys), hi = TensorPrimitives.Max(keys);
+        if (!(hi > lo))
         {
-            // Median of three as the pivot, then a Hoare partition.
-            int mid = lo + ((hi - lo) >> 1);
-            float a = keys[lo], b = keys[mid], c = keys[hi];
-            float pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
-            int i = lo, j = hi;
-            while (i <= j)
-            {
-                while (keys[i] < pivot) i++;
-                while (keys[j] > pivot) j--;
-                if (i <= j)
-                {
-                    (keys[i], keys[j]) = (keys[j], keys[i]);
-                    (payloads[i], payloads[j]) = (payloads[j], payloads[i]);
-                    i++;
-                    j--;
-                }
-            }
-
-            if (keep - 1 <= j) hi = j;
-            else if (keep - 1 >= i) lo = i;
-            else break;
+            // All equal: any capacity of them.
+            Count = keep;
+            Threshold = lo;
+            return;
         }
 
-        float max = keys[0];
-        for (int t = 1; t < keep; t++) max = Math.Max(max, keys[t]);
+        if (_buckets.Length < n)
+        {
+            _buckets = new byte[_keys.Length];
+            _spareKeys = new float[_keys.Length];
+            _sparePayloads = new long[_keys.Length];
+        }
+
+        Span<int> counts = stackalloc int[256];
+        counts.Clear();
+        byte[] buckets = _buckets;
+        float f = 256f / (hi - lo);
+        if (!float.IsFinite(f)) f = float.MaxValue; // a span below ~1e-38: buckets are still ordered, only coarser
+        for (int i = 0; i < n; i++)
+        {
+            int b = Math.Min((int)((keys[i] - lo) * f), 255); // monotone in the key; 0 <= b since key >= lo
+            buckets[i] = (byte)b;
+            counts[b]++;
+        }
+
+        int boundary = 0, below = 0;
+        while (below + counts[boundary] < keep) below += counts[boundary++];
+        // Keys below the boundary bucket are kept (compacted in place: the write position never passes the read
+        // position), those in it are copied aside.
+        float[] spareKeys = _spareKeys;
+        long[] sparePayloads = _sparePayloads;
+        int kept = 0, spare = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float key = keys[i];
+            long payload = payloads[i];
+            int b = buckets[i];
+            spareKeys[spare] = key;
+            sparePayloads[spare] = payload;
+            spare += b == boundary ? 1 : 0;
+            keys[kept] = key;
+            payloads[kept] = payload;
+            kept += b < boundary ? 1 : 0;
+        }
+
+        // The smallest (keep - kept) of the boundary bucket complete the result.
+        int need = keep - kept;
+        SortSmallest(spareKeys.AsSpan(0, spare), sparePayloads.AsSpan(0, spare), need);
+        spareKeys.AsSpan(0, need).CopyTo(keys[kept..]);
+        sparePayloads.AsSpan(0, need).CopyTo(payloads[kept..]);
         Count = keep;
-        Threshold = max;
+        Threshold = TensorPrimitives.Max(keys[..keep]);
     }
+
     /// <summary>
     /// Puts the <paramref name="k"/> smallest keys (with their payloads) first in ascending order, and right after them
     /// every other key equal to the k-th (so a run of ties crossing position k is contiguous); the order of the rest is
