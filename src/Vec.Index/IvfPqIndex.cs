@@ -1067,7 +1067,25 @@ public sealed class IvfPqIndex : IVectorIndex
         /// uint16 bound on the sums, the kernel returns only the vectors below it (with their sums), and those that still
         /// beat the threshold and pass the filter enter the reservoir.
         /// </summary>
-        private void ScanPacked(IvfList list, int l, float bias, float scale, CandidateReservoir candidates, Scratch scratch)
+        private unsafe void ScanPacked(IvfList list, int l, float bias, float scale, CandidateReservoir candidates, Scratch scratch)
+        {
+            // With refine, each admitted candidate's stored row is prefetched (towards L2) as it enters: by the time
+            // refine reads the survivors, their rows have arrived while the other lists were scanned.
+            if (refineFactor > 0 && Sse.IsSupported && (list.Refine32 is not null || list.Refine16 is not null))
+            {
+                int d = index.Dimension;
+                fixed (float* r32 = list.Refine32)
+                fixed (Half* r16 = list.Refine16)
+                {
+                    byte* rows = r32 is not null ? (byte*)r32 : (byte*)r16;
+                    int rowBytes = d * (r32 is not null ? sizeof(float) : sizeof(ushort));
+                    ScanPacked(list, l, bias, scale, candidates, scratch, rows, rowBytes);
+                }
+            }
+            else ScanPacked(list, l, bias, scale, candidates, scratch, null, 0);
+        }
+
+        private unsafe void ScanPacked(IvfList list, int l, float bias, float scale, CandidateReservoir candidates, Scratch scratch, byte* rows, int rowBytes)
         {
             int m = state.Pq.SubQuantizers, n = list.Count, blockBytes = Pq4Layout.BlockBytes(m);
             long listTag = (long)l << 32;
@@ -1080,13 +1098,13 @@ public sealed class IvfPqIndex : IVectorIndex
                 if (limit == 0) return; // no sum is below 0, and the threshold only tightens
                 int len = Math.Min(FastScanChunk, n - first);
                 int found = Pq4Scanner.ScanThreshold(kind, list.Codes.AsSpan(first / Pq4Layout.BlockSize * blockBytes), len, m, scratch.Lut, limit, hits, sums);
-                // The query's first hits (threshold still open): keep only those with a sum at most the capacity-th
-                // smallest (two 256-bin histograms of the uint16 sums, as FAISS partitions them) and make that the
-                // threshold, instead of admitting every vector of the first list and cutting the reservoir down. Not
-                // with a filter: it may reject some of those, and the skipped ones would then be missing.
+                // The query's first hits (threshold still open): keep only those with a sum at most a bound on the
+                // capacity-th smallest (a 256-bucket histogram of the uint16 sums, as FAISS partitions them) and make
+                // that the threshold, instead of admitting every vector of the first list and cutting the reservoir
+                // down. Not with a filter: it may reject some of those, and the skipped ones would then be missing.
                 int maxSum = ushort.MaxValue;
                 if (filter is null && candidates.Count == 0 && found > candidates.Capacity)
-                    maxSum = Pq4Lut.KthSmallest(sums.AsSpan(0, found), candidates.Capacity);
+                    maxSum = Pq4Lut.KthSmallestBound(sums.AsSpan(0, found), candidates.Capacity);
                 for (int h = 0; h < found; h++)
                 {
                     if (sums[h] > maxSum) continue;
@@ -1095,6 +1113,11 @@ public sealed class IvfPqIndex : IVectorIndex
                     int v = first + hits[h];
                     if (filter is not null && !filter.IsAllowed(list.Ids[v])) continue;
                     candidates.Push(key, listTag | (uint)v);
+                    if (rows != null)
+                    {
+                        byte* row = rows + (long)v * rowBytes;
+                        for (int offset = 0; offset < rowBytes; offset += 64) Sse.Prefetch1(row + offset);
+                    }
                 }
 
                 if (maxSum < ushort.MaxValue) candidates.TightenTo(Pq4Lut.Distance((ushort)maxSum, scale, bias));
@@ -1166,7 +1189,7 @@ public sealed class IvfPqIndex : IVectorIndex
         {
             int d = index.Dimension;
             ReadOnlySpan<float> q = refineQueries.AsSpan(qi * d, d);
-            if (Sse.IsSupported) PrefetchRows(scratch, found, d);
+            if (Sse.IsSupported && !index._fastScan) PrefetchRows(scratch, found, d); // the fast scan prefetched them on admission
             for (int c = 0; c < found; c++)
             {
                 long payload = scratch.Payloads[c];

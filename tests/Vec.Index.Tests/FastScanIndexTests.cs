@@ -72,21 +72,28 @@ public sealed class FastScanIndexTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Kth_smallest_sum_matches_a_sort()
+    public void Kth_smallest_bound_holds_k_values_and_is_within_one_bucket_of_a_sort()
     {
         var rng = new Random(11);
         foreach (int n in new[] { 1, 2, 31, 32, 33, 200, 1024 })
         {
-            foreach (int spread in new[] { 3, 300, 65536 })
+            foreach (int spread in new[] { 3, 255, 256, 300, 65536 })
             {
                 ushort[] v = [.. Enumerable.Range(0, n).Select(_ => (ushort)rng.Next(0, spread))];
                 ushort[] sorted = [.. v.Order()];
+                int range = sorted[^1] - sorted[0], width = 1;
+                while (range / width >= 256) width *= 2;
                 foreach (int k in new[] { 1, Math.Max(1, n / 3), n })
-                    Assert.Equal(sorted[k - 1], Pq4Lut.KthSmallest(v, k));
+                {
+                    int t = Pq4Lut.KthSmallestBound(v, k);
+                    Assert.True(v.Count(x => x <= t) >= k, $"n {n} spread {spread} k {k}: fewer than k values <= {t}");
+                    Assert.InRange(t, sorted[k - 1], sorted[k - 1] + width - 1);
+                    if (range < 256) Assert.Equal(sorted[k - 1], t); // exact when every bucket holds one value
+                }
             }
         }
 
-        Assert.Throws<ArgumentOutOfRangeException>("k", () => Pq4Lut.KthSmallest(new ushort[3], 4));
+        Assert.Throws<ArgumentOutOfRangeException>("k", () => Pq4Lut.KthSmallestBound(new ushort[3], 4));
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -242,24 +243,26 @@ internal static class Pq4Lut
         return Vector128.MaxNative(x, Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2))).ToScalar();
     }
 
-    /// <summary>The <paramref name="k"/>-th smallest of <paramref name="values"/> (1-based, 1 &lt;= k &lt;= count), by a
-    /// histogram of the high bytes and then one of the low bytes within the bucket that holds it (two passes, no sort).</summary>
-    public static int KthSmallest(ReadOnlySpan<ushort> values, int k)
+    /// <summary>
+    /// A bound <c>t</c> on the <paramref name="k"/>-th smallest of <paramref name="values"/> (1-based, 1 &lt;= k &lt;=
+    /// count): at least k values are &lt;= t, and t is below the k-th smallest plus the bucket width <c>2^s</c>, the
+    /// smallest power of two with <c>(max - min) &gt;&gt; s &lt; 256</c> (so t is exact when max - min &lt; 256). One
+    /// pass: a 256-bucket histogram of <c>(v - min) &gt;&gt; s</c>, no sort, no data-dependent branch per value.
+    /// </summary>
+    [SkipLocalsInit]
+    public static int KthSmallestBound(ReadOnlySpan<ushort> values, int k)
     {
         if (k < 1 || k > values.Length) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be 1..{values.Length}.");
+        int min = TensorPrimitives.Min(values), max = TensorPrimitives.Max(values);
+        int shift = 0;
+        while ((max - min) >> shift >= 256) shift++;
         Span<int> counts = stackalloc int[256];
-        foreach (ushort v in values) counts[v >> 8]++;
-        int high = 0, below = 0;
-        while (below + counts[high] < k) below += counts[high++];
         counts.Clear();
-        foreach (ushort v in values)
-        {
-            if (v >> 8 == high) counts[v & 0xFF]++;
-        }
-
-        int low = 0;
-        while (below + counts[low] < k) below += counts[low++];
-        return (high << 8) | low;
+        ref int c0 = ref MemoryMarshal.GetReference(counts);
+        foreach (ushort v in values) Unsafe.Add(ref c0, (v - min) >> shift)++;
+        int bucket = 0, below = 0;
+        while (below + counts[bucket] < k) below += counts[bucket++];
+        return Math.Min(min + ((bucket + 1) << shift) - 1, max);
     }
 
     /// <summary>The distance estimate of a uint16 sum: <c>bias + sum / scale</c>.</summary>
