@@ -92,7 +92,7 @@ internal sealed class CompressedRows
             {
                 nint srcAddr = (nint)src;
                 int threads = Math.Clamp(result.Panels / 32, 1, maxThreads);
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                Workers.Run(threads, t =>
                 {
                     (int p0, int p1) = Partition.Range(result.Panels, threads, t);
                     for (int p = p0; p < p1; p++) result.EncodePanel((float*)srcAddr, p);

@@ -92,7 +92,7 @@ internal sealed partial class CpuSimdKernels
         int[] packedQueries = int8Batch ? PackInt8Queries(quantised, m, stride) : [];
         try
         {
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            Workers.Run(threads, t =>
             {
                 ulong[] heap = System.Buffers.ArrayPool<ulong>.Shared.Rent(m * candidates);
                 heap.AsSpan(0, m * candidates).Fill(RankCode.Sentinel);

@@ -38,7 +38,7 @@ internal sealed partial class CpuSimdKernels
             {
                 nint tablesAddr = (nint)pTables, biasesAddr = (nint)pBiases, scoresAddr = (nint)pScores, probesAddr = (nint)pProbes, rowsAddr = (nint)pRows;
                 int tablesLen = queryTables.Length, biasesLen = biases.Length, scoresLen = scores.Length, probesLen = probes.Length, rowsLen = rows.Length;
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                Workers.Run(threads, t =>
                 {
                     var heap = new ulong[heapSize];
                     var tablesSpan = new ReadOnlySpan<float>((void*)tablesAddr, tablesLen);

@@ -129,7 +129,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
             for (int i = 0; i < rows; i++) body(i);
             return;
         }
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        Workers.Run(threads, t =>
         {
             (int r0, int r1) = Partition.Range(rows, threads, t);
             for (int i = r0; i < r1; i++) body(i);
@@ -174,7 +174,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
         fixed (float* pa = a, pc = c)
         {
             nint aAddr = (nint)pa, cAddr = (nint)pc;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            Workers.Run(threads, t =>
             {
                 (int p0, int p1) = splitPanels ? Partition.Range(packed.Panels, threads, t) : (0, packed.Panels);
                 (int rb0, int rb1) = splitPanels ? (0, rowBlocks) : Partition.Range(rowBlocks, threads, t);
@@ -194,7 +194,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
     {
         int panelsPerBlock = PanelsPerCacheBlock(d);
         int ldTile = panelsPerBlock * PackedPanels.Width;
-        float[] tileArray = GC.AllocateUninitializedArray<float>(RowsPerBlock * ldTile, pinned: true);
+        float[] tileArray = Workers.Tile(RowsPerBlock * ldTile);
         fixed (float* tile = tileArray, bBase = packed.Data, aPackedBase = packedA)
         {
             for (int pb = p0; pb < p1; pb += panelsPerBlock)
@@ -294,7 +294,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
         fixed (float* pSrc = a, pDst = packed)
         {
             nint srcAddr = (nint)pSrc, dstAddr = (nint)pDst;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            Workers.Run(threads, t =>
             {
                 (int b0, int b1) = Partition.Range(blocks, threads, t);
                 PackRowBlockRange((float*)srcAddr, (float*)dstAddr, m, d, mr, b0, b1);
@@ -534,7 +534,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
         fixed (float* pq = queries)
         {
             nint qAddr = (nint)pq;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            Workers.Run(threads, t =>
             {
                 ulong[] heap = System.Buffers.ArrayPool<ulong>.Shared.Rent(m * k);
                 heap.AsSpan(0, m * k).Fill(RankCode.Sentinel);
@@ -587,7 +587,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
         int rowBlocks = (m + RowsPerBlock - 1) / RowsPerBlock;
         int panelsPerBlock = PanelsPerCacheBlock(d);
         int ldTile = panelsPerBlock * PackedPanels.Width;
-        float[] tileArray = GC.AllocateUninitializedArray<float>(RowsPerBlock * ldTile, pinned: true);
+        float[] tileArray = Workers.Tile(RowsPerBlock * ldTile);
         fixed (float* tile = tileArray, bBase = packed.Data, qPackedBase = packedQ, pAlpha = alpha, pBeta = beta)
         fixed (ulong* pHeap = heap, pBits = filterBits)
         {

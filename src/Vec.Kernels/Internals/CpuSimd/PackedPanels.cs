@@ -33,7 +33,7 @@ internal sealed class PackedPanels : IDisposable
             {
                 nint srcAddr = (nint)src;
                 int threads = Math.Clamp(Panels / 64, 1, maxThreads);
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                Workers.Run(threads, t =>
                 {
                     (int p0, int p1) = Partition.Range(Panels, threads, t);
                     for (int p = p0; p < p1; p++) PackPanel((float*)srcAddr, p);
@@ -85,5 +85,34 @@ internal static class Partition
     {
         long start = (long)count * t / threads, end = (long)count * (t + 1) / threads;
         return ((int)start, (int)end);
+    }
+}
+
+/// <summary>Runs per-thread shares of the SIMD kernels.</summary>
+internal static class Workers
+{
+    /// <summary>Runs <paramref name="body"/> for thread indices 0..threads-1: inline on the caller for one thread (a
+    /// small call, such as one query, then pays no task set-up or wake-up), else through <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/>.</summary>
+    public static void Run(int threads, Action<int> body)
+    {
+        if (threads <= 1)
+        {
+            body(0);
+            return;
+        }
+
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+    }
+
+    [ThreadStatic]
+    private static float[]? t_tile;
+
+    /// <summary>A pinned scratch tile of at least <paramref name="length"/> floats, kept per thread and reused (a fresh
+    /// pinned array per call would land on the pinned heap, which only a full collection frees).</summary>
+    public static float[] Tile(int length)
+    {
+        float[]? tile = t_tile;
+        if (tile is null || tile.Length < length) t_tile = tile = GC.AllocateUninitializedArray<float>(length, pinned: true);
+        return tile;
     }
 }
