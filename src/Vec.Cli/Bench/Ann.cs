@@ -207,7 +207,7 @@ public static class Ann
         if (config.Index == "ivfpq" && d % config.SubQuantizers != 0)
             throw new CliException($"--m {config.SubQuantizers} must divide the dimension {d}");
         config = config with { Lists = config.Index == "ivfpq" ? lists : 0, NProbes = config.Index == "ivfpq" ? config.NProbes.Where(p => p <= lists).DefaultIfEmpty(lists).ToArray() : [0] };
-        int repeats = config.Quick ? 2 : 5;
+        int repeats = config.Quick ? 2 : 15;
         log.WriteLine($"ann: {Path.GetFileName(config.Base)} {n} x {d}, {nq} queries, metric {config.Metric}, index {config.Index}, " +
                       $"backend {config.Backend}, threads {config.Threads}{(config.Quick ? " (--quick: smoke)" : "")}");
 
@@ -365,7 +365,8 @@ public static class Ann
     /// <summary>
     /// Best (least) seconds per call over <paramref name="repeats"/> timed rounds. Warm-up: calls for at least 0.5 s,
     /// then a 0.3 s pause so the JIT's background tier-1 compilation finishes. Each round repeats the call until it has
-    /// lasted at least 0.1 s, so short calls are not timed one by one (timer and thread-pool wake-up noise).
+    /// lasted at least 0.04 s, so short calls are not timed one by one (timer and thread-pool wake-up noise); many short
+    /// rounds (15 in a full run) let the least of them skip bursts of other load on a shared machine.
     /// </summary>
     public static double Best(Action body, int repeats)
     {
@@ -385,7 +386,7 @@ public static class Ann
                 calls++;
                 elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
             }
-            while (elapsed < 0.1);
+            while (elapsed < 0.04);
             best = Math.Min(best, elapsed / calls);
         }
         return best;

@@ -190,12 +190,13 @@ internal static class Pq4Lut
         ref float src = ref fused ? ref t0 : ref b0;
         if (wide)
         {
-            Vector512<float> f = Vector512.Create((float)factor), half = Vector512.Create(0.5f), top = Vector512.Create(255f);
+            Vector512<float> f = Vector512.Create((float)factor), half = Vector512.Create(0.5f);
             for (int s = 0; s < m; s++)
             {
                 Vector512<float> row = Vector512.LoadUnsafe(ref src, (nuint)(s * 16)) - Vector512.Create(Unsafe.Add(ref mins0, s));
-                Vector512<int> q = Vector512.ConvertToInt32Native(Vector512.MinNative(Vector512.FusedMultiplyAdd(row, f, half), top));
-                Avx512F.ConvertToVector128Byte(q).StoreUnsafe(ref l0, (nuint)(s * 16)); // vpmovdb: 0..255 narrows exactly
+                Vector512<int> q = Vector512.ConvertToInt32Native(Vector512.FusedMultiplyAdd(row, f, half));
+                // vpmovusdb: the min(..., 255) by unsigned saturation (q >= 0), in the narrowing itself.
+                Avx512F.ConvertToVector128ByteWithSaturation(q.AsUInt32()).StoreUnsafe(ref l0, (nuint)(s * 16));
             }
         }
         else
