@@ -359,7 +359,9 @@ public sealed class IvfPqIndex : IVectorIndex
         float[] q = Rotate(state, refineQueries, queryCount);
         var probes = new int[queryCount * nprobe];
         var probeScores = new float[probes.Length];
-        Kernels.Search(state.CoarseDb, q, queryCount, nprobe, CoarseMetric, probes, probeScores);
+        bool parallel = queryCount > 1 && Options.MaxThreads > 1;
+        // In parallel, each chunk of queries finds its own probes below, so the coarse search is not a serial step.
+        if (!parallel || _scanOnDevice) Kernels.Search(state.CoarseDb, q, queryCount, nprobe, CoarseMetric, probes, probeScores);
 
         var resultIds = new long[queryCount * k];
         var resultScores = new float[queryCount * k];
@@ -369,7 +371,7 @@ public sealed class IvfPqIndex : IVectorIndex
         {
             SearchOnDevice(context, state, snapshot, q, probes, probeScores, queryCount, nprobe, candidates, options.Filter);
         }
-        else if (queryCount == 1 || Options.MaxThreads == 1)
+        else if (!parallel)
         {
             Scratch scratch = RentScratch(state);
             for (int i = 0; i < queryCount; i++) context.SearchOne(i, scratch);
@@ -383,6 +385,8 @@ public sealed class IvfPqIndex : IVectorIndex
                 (c, _, scratch) =>
                 {
                     int begin = (int)((long)queryCount * c / chunks), end = (int)((long)queryCount * (c + 1) / chunks);
+                    Kernels.Search(state.CoarseDb, q.AsSpan(begin * d, (end - begin) * d), end - begin, nprobe, CoarseMetric,
+                        probes.AsSpan(begin * nprobe, (end - begin) * nprobe), probeScores.AsSpan(begin * nprobe, (end - begin) * nprobe));
                     for (int i = begin; i < end; i++) context.SearchOne(i, scratch);
                     return scratch;
                 },
@@ -939,6 +943,7 @@ public sealed class IvfPqIndex : IVectorIndex
         public Scratch(IvfPqIndex index, TrainedState state)
         {
             State = state;
+            _padStart = new byte[256];
             int size = state.Pq.SubQuantizers * state.Pq.CentroidsPerSubQuantizer;
             InnerProducts = new float[size];
             Table = new float[size];
@@ -952,7 +957,11 @@ public sealed class IvfPqIndex : IVectorIndex
                 Hits = new int[FastScanChunk];
                 HitSums = new ushort[FastScanChunk];
             }
+            _padEnd = new byte[256];
         }
+
+        /// <summary>Spacers allocated first and last, so two threads' scratch buffers never share a cache line.</summary>
+        private readonly byte[] _padStart, _padEnd;
 
         /// <summary>Fast scan: the quantised table of the list being scanned.</summary>
         public byte[] Lut { get; } = [];
