@@ -1101,6 +1101,7 @@ public sealed class IvfPqIndex : IVectorIndex
             Pq4ScanKind kind = index.FastScanKind;
             int[] hits = scratch.Hits;
             ushort[] sums = scratch.HitSums;
+            float inverseScale = 1f / scale;
             for (int first = 0; first < n; first += FastScanChunk)
             {
                 ushort limit = Pq4Lut.Threshold(candidates.Threshold, scale, bias);
@@ -1117,7 +1118,7 @@ public sealed class IvfPqIndex : IVectorIndex
                 for (int h = 0; h < found; h++)
                 {
                     if (sums[h] > maxSum) continue;
-                    float key = Pq4Lut.Distance(sums[h], scale, bias);
+                    float key = Pq4Lut.Estimate(sums[h], inverseScale, bias);
                     if (key >= candidates.Threshold) continue;
                     int v = first + hits[h];
                     if (filter is not null && !filter.IsAllowed(list.Ids[v])) continue;
@@ -1129,7 +1130,7 @@ public sealed class IvfPqIndex : IVectorIndex
                     }
                 }
 
-                if (maxSum < ushort.MaxValue) candidates.TightenTo(Pq4Lut.Distance((ushort)maxSum, scale, bias));
+                if (maxSum < ushort.MaxValue) candidates.TightenTo(Pq4Lut.Estimate((ushort)maxSum, inverseScale, bias));
             }
         }
 

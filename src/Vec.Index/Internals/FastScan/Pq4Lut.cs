@@ -266,8 +266,13 @@ internal static class Pq4Lut
         return Math.Min(min + ((bucket + 1) << shift) - 1, max);
     }
 
-    /// <summary>The distance estimate of a uint16 sum: <c>bias + sum / scale</c>.</summary>
-    public static float Distance(ushort sum, float scale, float bias) => bias + sum / scale;
+    /// <summary>The distance estimate of a uint16 sum: <c>bias + sum * (1 / scale)</c> (see <see cref="Estimate"/>).</summary>
+    public static float Distance(ushort sum, float scale, float bias) => Estimate(sum, 1f / scale, bias);
+
+    /// <summary>The distance estimate of a uint16 sum from the reciprocal of the scale, <c>bias + sum * inverseScale</c>:
+    /// the form a scan uses (one division per table, not per vector); equal to <see cref="Distance"/> with
+    /// <c>inverseScale = 1f / scale</c>.</summary>
+    public static float Estimate(ushort sum, float inverseScale, float bias) => bias + sum * inverseScale;
 
     /// <summary>The documented error bound of <see cref="Distance"/>: <c>M * 0.5 / scale</c>.</summary>
     public static float ErrorBound(int m, float scale) => m * 0.5f / scale;
