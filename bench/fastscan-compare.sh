@@ -6,7 +6,8 @@
 # usage: bench/fastscan-compare.sh siftsmall|lowdim384 [extra Vec.Bench ann flags]
 # env: THREADS (default nproc), METRIC (default l2), NLIST, M, NPROBE, REFINE, K, SEED, LOWDIM_DIR, OUT (default bench/results/fastscan),
 #      FAISS_NATIVE (the native build's python folder; default /work/faiss-src/faiss-1.7.3/build-native/faiss/python/build/lib;
-#      skipped with a note when absent), QUICK=1 (smoke).
+#      skipped with a note when absent), QUICK=1 (smoke), RUNS=N (default 1: run every engine N times, alternating, and
+#      compare each engine's best run: on a shared machine a burst of other load then spoils no engine's figures alone).
 # Building the native FAISS (outside the repository; docs/benchmarks.md#fast-scan):
 #   apt-get source faiss && apt-get build-dep faiss
 #   cmake -B build-native -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="-O3 -march=native" -DFAISS_ENABLE_GPU=OFF \
@@ -25,23 +26,29 @@ tag="$dataset-t$threads"
 common=(--base "$base" --query "$query" --gt "$gt" --metric "$metric" --nlist "$nlist" --m "$m" --nbits 4
         --nprobe "$nprobe" --k "$k" --threads "$threads" --seed "$seed")
 
-"${bench[@]}" ann "${common[@]}" --index ivfpq "${quick[@]}" --json "$out/fs-$tag-vecrec.json" "$@"
-"${bench[@]}" ann "${common[@]}" --index ivfpq --refine "$refine" "${quick[@]}" --json "$out/fs-$tag-vecrec-refine.json" "$@"
-# Debian's build keeps assertions on, and FAISS 1.7.3's reservoir (utils/partitioning.cpp compress_array) can fail its
-# `n_eq == 0` assertion on tied 16-bit distances with k x R candidates: then the refine engine is left out for that build.
-"$py" bench/peers/faiss_ivfpq.py "${common[@]}" --refine "$refine" --fastscan --dataset "$dataset" "${quick[@]}" \
-  --json "$out/fs-$tag-peers-debian.json" || {
-  echo "note: Debian's FAISS aborted (see above); rerunning it without IndexIVFPQFastScan + IndexRefineFlat" >&2
-  "$py" bench/peers/faiss_ivfpq.py "${common[@]}" --refine "$refine" --fastscan --engines ivfpq,hnsw --dataset "$dataset" \
-    "${quick[@]}" --json "$out/fs-$tag-peers-debian.json"; }
-peers=(--peers "$out/fs-$tag-peers-debian.json")
-if [[ -d "$native" ]]; then
-  FAISS_PYTHONPATH="$native" "$py" bench/peers/faiss_ivfpq.py "${common[@]}" --refine "$refine" --fastscan --engines ivfpq,refine \
-    --dataset "$dataset" "${quick[@]}" --json "$out/fs-$tag-peers-native.json"
-  peers+=(--peers "$out/fs-$tag-peers-native.json")
-else
-  echo "note: no native FAISS build at $native; comparing with Debian's build only" >&2
-fi
+runs="${RUNS:-1}"
+vec=(); peers=()
+for run in $(seq 1 "$runs"); do
+  sfx=""; [[ "$runs" -gt 1 ]] && sfx="-run$run"
+  "${bench[@]}" ann "${common[@]}" --index ivfpq "${quick[@]}" --json "$out/fs-$tag-vecrec$sfx.json" "$@"
+  "${bench[@]}" ann "${common[@]}" --index ivfpq --refine "$refine" "${quick[@]}" --json "$out/fs-$tag-vecrec-refine$sfx.json" "$@"
+  vec+=("$out/fs-$tag-vecrec$sfx.json" "$out/fs-$tag-vecrec-refine$sfx.json")
+  # Debian's build keeps assertions on, and FAISS 1.7.3's reservoir (utils/partitioning.cpp compress_array) can fail its
+  # `n_eq == 0` assertion on tied 16-bit distances with k x R candidates: then the refine engine is left out for that build.
+  "$py" bench/peers/faiss_ivfpq.py "${common[@]}" --refine "$refine" --fastscan --dataset "$dataset" "${quick[@]}" \
+    --json "$out/fs-$tag-peers-debian$sfx.json" || {
+    echo "note: Debian's FAISS aborted (see above); rerunning it without IndexIVFPQFastScan + IndexRefineFlat" >&2
+    "$py" bench/peers/faiss_ivfpq.py "${common[@]}" --refine "$refine" --fastscan --engines ivfpq,hnsw --dataset "$dataset" \
+      "${quick[@]}" --json "$out/fs-$tag-peers-debian$sfx.json"; }
+  peers+=(--peers "$out/fs-$tag-peers-debian$sfx.json")
+  if [[ -d "$native" ]]; then
+    FAISS_PYTHONPATH="$native" "$py" bench/peers/faiss_ivfpq.py "${common[@]}" --refine "$refine" --fastscan --engines ivfpq,refine \
+      --dataset "$dataset" "${quick[@]}" --json "$out/fs-$tag-peers-native$sfx.json"
+    peers+=(--peers "$out/fs-$tag-peers-native$sfx.json")
+  else
+    echo "note: no native FAISS build at $native; comparing with Debian's build only" >&2
+  fi
+done
 "$py" bench/peers/ann_compare.py "${peers[@]}" --out "$out/fs-$tag" \
   --title "VecRec 4-bit fast scan vs FAISS IndexIVFPQFastScan / hnswlib: $dataset ($metric), $threads thread(s)" \
-  "$out/fs-$tag-vecrec.json" "$out/fs-$tag-vecrec-refine.json"
+  "${vec[@]}"

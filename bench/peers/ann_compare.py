@@ -131,6 +131,11 @@ def markdown(title, vecrec_reports, peers, rows):
                "train+add is the first build in its process (JIT compilation included), 'warm' a second, identical build "
                "right after it.")
     out.append("")
+    runs = max([r.get("runs", 1) for r in vecrec_reports] + [p.get("runs", 1) for p in peers["results"]])
+    if runs > 1:
+        out.append(f"Each engine ran {runs} times, alternating with the others (RUNS={runs}); every figure is its best run: "
+                   "the most QPS and the least train + add time.")
+        out.append("")
     out.append("| VecRec | nprobe | R | 10-R@10 | 1-R@1 | batch QPS | single QPS | peer | peer batch QPS | x batch | "
                "peer single QPS | x single | note | train+add s | warm train+add s | peer train+add s | x build | x build warm | "
                "B/vec | peer B/vec |")
@@ -155,28 +160,68 @@ def markdown(title, vecrec_reports, peers, rows):
 
 
 def merge_peers(files):
-    """One peers report from several runs: FAISS engine names get their build's label, repeated engines are kept once."""
+    """One peers report from several files: FAISS engine names get their build's label. The same engine and parameter
+    from several runs (bench/fastscan-compare.sh with RUNS > 1) keep their best figures: the most batch and single QPS
+    and the least train + add time (recall and memory do not change between runs)."""
     merged = dict(files[0])
     merged["results"] = []
     merged["faiss_builds"] = []
-    seen = set()
+    index = {}
     for f in files:
         label = "native" if f.get("faiss_pythonpath") else "debian"
-        merged["faiss_builds"].append(dict(label=label, module=f.get("faiss_build"), pythonpath=f.get("faiss_pythonpath"),
-                                           version=f.get("faiss_version")))
+        build = dict(label=label, module=f.get("faiss_build"), pythonpath=f.get("faiss_pythonpath"), version=f.get("faiss_version"))
+        if build not in merged["faiss_builds"]:
+            merged["faiss_builds"].append(build)
         if f["count"] != merged["count"] or f["queries"] != merged["queries"] or f["metric"] != merged["metric"]:
             raise SystemExit("the --peers files describe different runs (count/queries/metric)")
         for row in f["results"]:
             row = dict(row)
             if row["engine"].startswith("faiss "):
                 row["engine"] = f"faiss[{label}] " + row["engine"][len("faiss "):]
-            if row["engine"] in seen and not any(r is row for r in merged["results"]):
-                if any(r["engine"] == row["engine"] and r["value"] == row["value"] for r in merged["results"]):
-                    continue
-            seen.add(row["engine"])
-            merged["results"].append(row)
+            key = (row["engine"], row["param"], row["value"])
+            if key not in index:
+                row["runs"] = 1
+                index[key] = row
+                merged["results"].append(row)
+                continue
+            best = index[key]
+            best["runs"] += 1
+            best["batch_qps"] = max(best["batch_qps"], row["batch_qps"])
+            best["single_qps"] = max(best["single_qps"], row["single_qps"])
+            if row["train_s"] + row["add_s"] < best["train_s"] + best["add_s"]:
+                best["train_s"], best["add_s"] = row["train_s"], row["add_s"]
     merged["faiss_version"] = ", ".join(f"{b['label']} {b['version']}" for b in merged["faiss_builds"])
     return merged
+
+
+def merge_reports(reports):
+    """VecRec reports of the same engine from several runs, merged like merge_peers: per (nprobe, R) the most batch and
+    single QPS, and the least train + add (first build and warm build) of the runs."""
+    merged = {}
+    for r in reports:
+        engine = r["engine"]
+        if engine not in merged:
+            m = dict(r)
+            m["points"] = [dict(p) for p in r["points"]]
+            m["runs"] = 1
+            merged[engine] = m
+            continue
+        m = merged[engine]
+        m["runs"] += 1
+        if r["trainSeconds"] + r["addSeconds"] < m["trainSeconds"] + m["addSeconds"]:
+            m["trainSeconds"], m["addSeconds"] = r["trainSeconds"], r["addSeconds"]
+        if r.get("warmTrainSeconds") is not None and (m.get("warmTrainSeconds") is None or
+                                                       r["warmTrainSeconds"] + r["warmAddSeconds"] < m["warmTrainSeconds"] + m["warmAddSeconds"]):
+            m["warmTrainSeconds"], m["warmAddSeconds"] = r["warmTrainSeconds"], r["warmAddSeconds"]
+        points = {(p["nProbe"], p["refine"]): p for p in m["points"]}
+        for p in r["points"]:
+            q = points.get((p["nProbe"], p["refine"]))
+            if q is None:
+                m["points"].append(dict(p))
+                continue
+            q["batchQps"] = max(q["batchQps"], p["batchQps"])
+            q["singleQps"] = max(q["singleQps"], p["singleQps"])
+    return list(merged.values())
 
 
 def main():
@@ -193,6 +238,7 @@ def main():
             raise SystemExit(f"{p} is not a Vec.Bench ann report")
         if r["count"] != peers["count"] or r["queries"] != peers["queries"] or r["config"]["metric"] != peers["metric"]:
             raise SystemExit(f"{p} and {a.peers} describe different runs (count/queries/metric)")
+    reports = merge_reports(reports)
     rows = compare(reports, peers)
     title = a.title or f"VecRec vs FAISS IVFPQ / hnswlib: {peers['dataset']} ({peers['metric']})"
     md = markdown(title, reports, peers, rows)
