@@ -165,20 +165,7 @@ internal sealed class CandidateReservoir
         k = Math.Min(k, n);
         if (k <= 0) return;
         // Insertion sort of the first k.
-        for (int i = 1; i < k; i++)
-        {
-            float key = keys[i];
-            long payload = payloads[i];
-            int j = i - 1;
-            while (j >= 0 && keys[j] > key)
-            {
-                keys[j + 1] = keys[j];
-                payloads[j + 1] = payloads[j];
-                j--;
-            }
-            keys[j + 1] = key;
-            payloads[j + 1] = payload;
-        }
+        for (int i = 1; i < k; i++) InsertSorted(keys, payloads, i - 1, keys[i], payloads[i]);
         // Each later key below the k-th displaces it (to the later key's slot) and is inserted in order.
         for (int i = k; i < n; i++)
         {
@@ -187,15 +174,7 @@ internal sealed class CandidateReservoir
             long payload = payloads[i];
             keys[i] = keys[k - 1];
             payloads[i] = payloads[k - 1];
-            int j = k - 2;
-            while (j >= 0 && keys[j] > key)
-            {
-                keys[j + 1] = keys[j];
-                payloads[j + 1] = payloads[j];
-                j--;
-            }
-            keys[j + 1] = key;
-            payloads[j + 1] = payload;
+            InsertSorted(keys, payloads, k - 2, key, payload);
         }
         // Gather the ties of the k-th key right after it.
         float last = keys[k - 1];
@@ -207,5 +186,20 @@ internal sealed class CandidateReservoir
             (payloads[i], payloads[o]) = (payloads[o], payloads[i]);
             o++;
         }
+    }
+
+    /// <summary>Inserts (key, payload) into the ascending run keys[0..last], shifting larger keys one place right (the
+    /// slot at last + 1 is free).</summary>
+    private static void InsertSorted(Span<float> keys, Span<long> payloads, int last, float key, long payload)
+    {
+        int j = last;
+        while (j >= 0 && keys[j] > key)
+        {
+            keys[j + 1] = keys[j];
+            payloads[j + 1] = payloads[j];
+            j--;
+        }
+        keys[j + 1] = key;
+        payloads[j + 1] = payload;
     }
 }
