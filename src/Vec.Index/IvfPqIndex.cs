@@ -359,15 +359,16 @@ public sealed class IvfPqIndex : IVectorIndex
         float[] q = Rotate(state, refineQueries, queryCount);
         var probes = new int[queryCount * nprobe];
         var probeScores = new float[probes.Length];
-        bool parallel = queryCount > 1 && Options.MaxThreads > 1;
+        int candidates = refineFactor > 0 ? checked(k * refineFactor) : k;
+        bool onDevice = _scanOnDevice && (Metric == Metric.InnerProduct || state.TermTables is not null) && candidates <= Kernels.MaxK;
+        bool parallel = !onDevice && queryCount > 1 && Options.MaxThreads > 1;
         // In parallel, each chunk of queries finds its own probes below, so the coarse search is not a serial step.
-        if (!parallel || _scanOnDevice) Kernels.Search(state.CoarseDb, q, queryCount, nprobe, CoarseMetric, probes, probeScores);
+        if (!parallel) Kernels.Search(state.CoarseDb, q, queryCount, nprobe, CoarseMetric, probes, probeScores);
 
         var resultIds = new long[queryCount * k];
         var resultScores = new float[queryCount * k];
         var context = new SearchContext(this, state, snapshot, q, refineQueries, probes, probeScores, nprobe, k, refineFactor, options.Filter, resultIds, resultScores);
-        int candidates = refineFactor > 0 ? checked(k * refineFactor) : k;
-        if (_scanOnDevice && (Metric == Metric.InnerProduct || state.TermTables is not null) && candidates <= Kernels.MaxK)
+        if (onDevice)
         {
             SearchOnDevice(context, state, snapshot, q, probes, probeScores, queryCount, nprobe, candidates, options.Filter);
         }

@@ -124,12 +124,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
     private void ForRows(int rows, long workPerRow, Action<int> body)
     {
         int threads = (int)Math.Clamp(rows * workPerRow / (ParallelWorkThreshold / 4), 1, Math.Min(_maxThreads, Math.Max(rows, 1)));
-        if (threads <= 1)
-        {
-            for (int i = 0; i < rows; i++) body(i);
-            return;
-        }
-        Workers.Run(threads, t =>
+        Workers.Run(threads, t => // one thread: inline on the caller
         {
             (int r0, int r1) = Partition.Range(rows, threads, t);
             for (int i = r0; i < r1; i++) body(i);
