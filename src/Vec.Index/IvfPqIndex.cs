@@ -209,31 +209,41 @@ public sealed class IvfPqIndex : IVectorIndex
         {
             if (_state is not null) throw new InvalidOperationException("The index is already trained.");
             int d = Dimension, nlist = Options.Lists;
-            float[] x = vectors.ToArray();
-            if (Metric == Metric.Cosine) NormalizeRows(x, count);
+            // The caller's rows are read in place unless they must change (cosine normalises, OPQ rotates): a copy of
+            // a large training set costs more in page faults than in copying.
+            float[]? owned = null;
+            if (Metric == Metric.Cosine)
+            {
+                owned = vectors.ToArray();
+                NormalizeRows(owned, count);
+            }
+            KMeansOptions coarseOptions = Options.CoarseKMeans with { MaxThreads = Math.Min(Options.CoarseKMeans.MaxThreads, Options.MaxThreads) };
+            KMeansOptions codebookOptions = Options.CodebookKMeans with { MaxThreads = Math.Min(Options.CodebookKMeans.MaxThreads, Options.MaxThreads) };
             OpqRotation? opq = null;
             if (Options.UseOpq)
             {
+                ReadOnlySpan<float> input = owned ?? vectors;
                 opq = new OpqRotation(d, Options.SubQuantizers, Options.Bits);
-                opq.Train(x, count, seed: Options.CodebookKMeans.Seed, pqKMeans: Options.CodebookKMeans with { Iterations = Math.Min(Options.CodebookKMeans.Iterations, 10) }, kernels: Kernels);
-                var rotated = new float[x.Length];
-                opq.Apply(x, count, rotated, Kernels);
-                x = rotated;
+                opq.Train(input, count, seed: codebookOptions.Seed, pqKMeans: codebookOptions with { Iterations = Math.Min(codebookOptions.Iterations, 10) }, kernels: Kernels);
+                var rotated = new float[(long)count * d];
+                opq.Apply(input, count, rotated, Kernels);
+                owned = rotated;
             }
+            ReadOnlySpan<float> x = owned ?? vectors;
 
-            KMeansResult coarse = KMeans.Train(x, count, d, nlist, Options.CoarseKMeans, Kernels);
+            KMeansResult coarse = KMeans.Train(x, count, d, nlist, coarseOptions, Kernels);
             VectorDatabase coarseDb = Kernels.CreateDatabase(coarse.Centroids, nlist, d);
             try
             {
                 // Residuals of (a sample of) the training vectors to their lists train the codebooks.
                 int ksub = 1 << Options.Bits;
                 int sample = (int)Math.Min(count, (long)Math.Max(1, Options.CodebookKMeans.MaxPointsPerCentroid) * ksub);
-                float[] residuals = SampleRows(x, count, sample, Options.CodebookKMeans.Seed);
+                float[] residuals = SampleRows(x, count, sample, codebookOptions.Seed);
                 var labels = new int[sample];
                 AssignCoarse(coarseDb, residuals, sample, labels, null);
                 SubtractCentroids(residuals, sample, labels, coarse.Centroids);
                 var pq = new ProductQuantizer(d, Options.SubQuantizers, Options.Bits);
-                pq.Train(residuals, sample, Options.CodebookKMeans, Kernels);
+                pq.Train(residuals, sample, codebookOptions, Kernels);
 
                 float[]? tables = null;
                 if (Metric != Metric.InnerProduct && (long)nlist * Options.SubQuantizers * ksub <= MaxPrecomputedTableFloats)
@@ -263,16 +273,20 @@ public sealed class IvfPqIndex : IVectorIndex
         int n = ids.Length, d = Dimension, m = Options.SubQuantizers;
         if (n == 0) return;
 
-        // Encode outside the lock: normalise, rotate, assign, subtract, quantise.
-        float[] refine = vectors.ToArray();
-        if (Metric == Metric.Cosine) NormalizeRows(refine, n);
-        float[] x = Rotate(state, refine, n);
+        // Encode outside the lock: normalise, rotate, then assign, subtract and quantise chunk by chunk. The caller's
+        // rows are read in place unless they must change: full copies of a large batch cost more in page faults than
+        // the encoding itself.
+        float[]? normalized = null;
+        if (Metric == Metric.Cosine)
+        {
+            normalized = vectors.ToArray();
+            NormalizeRows(normalized, n);
+        }
+        ReadOnlySpan<float> stored = normalized ?? vectors;
+        float[]? rotated = state.Opq is null ? null : Rotate(state, stored, n);
         var labels = new int[n];
-        AssignCoarse(state.CoarseDb, x, n, labels, null);
-        if (ReferenceEquals(x, refine)) x = (float[])x.Clone();
-        SubtractCentroids(x, n, labels, state.Centroids);
         var codes = new byte[(long)n * m];
-        state.Pq.Encode(x, n, codes);
+        EncodeRows(state, rotated ?? stored, n, labels, codes);
 
         lock (_writeLock)
         {
@@ -290,11 +304,22 @@ public sealed class IvfPqIndex : IVectorIndex
             var fill = (int[])start.Clone();
             for (int i = 0; i < n; i++) order[fill[labels[i]]++] = i;
 
-            for (int l = 0; l < lists.Length; l++)
+            // Lists grow independently, so in parallel: most of the time is first touches of the lists' new memory.
+            unsafe
             {
-                int added = start[l + 1] - start[l];
-                if (added == 0) continue;
-                lists[l] = Append(lists[l], added, order.AsSpan(start[l], added), ids, codes, refine);
+                fixed (long* pIds = ids)
+                fixed (float* pStored = stored)
+                {
+                    nint idsAddr = (nint)pIds, storedAddr = (nint)pStored;
+                    int idCount = ids.Length, storedLength = stored.Length;
+                    Parallel.For(0, lists.Length, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxThreads }, l =>
+                    {
+                        int added = start[l + 1] - start[l];
+                        if (added == 0) return;
+                        lists[l] = Append(lists[l], added, order.AsSpan(start[l], added), new ReadOnlySpan<long>((long*)idsAddr, idCount),
+                            codes, new ReadOnlySpan<float>((float*)storedAddr, storedLength));
+                    });
+                }
             }
             _snapshot = new IvfSnapshot(lists, current.Count + n);
             for (int i = 0; i < n; i++) _listOf[ids[i]] = labels[i];
@@ -802,9 +827,43 @@ public sealed class IvfPqIndex : IVectorIndex
 
     private Metric CoarseMetric => Metric == Metric.InnerProduct ? Metric.InnerProduct : Metric.L2;
 
+    /// <summary>Rows per step of <see cref="EncodeRows"/> and <see cref="AssignCoarse"/>: the kernels' packed copy of a
+    /// step and its residuals stay a few megabytes, reused from step to step.</summary>
+    private const int EncodeChunkRows = 8192;
+
+    /// <summary>
+    /// Codes of <paramref name="n"/> (normalised, rotated) rows: each step assigns its rows to their nearest lists, writes
+    /// their residuals into a reused buffer and quantises them. Labels and codes do not depend on the step size.
+    /// </summary>
+    private void EncodeRows(TrainedState state, ReadOnlySpan<float> x, int n, int[] labels, byte[] codes)
+    {
+        int d = Dimension, m = Options.SubQuantizers;
+        int chunk = Math.Min(n, EncodeChunkRows);
+        float[] residuals = System.Buffers.ArrayPool<float>.Shared.Rent(chunk * d);
+        float[] scores = System.Buffers.ArrayPool<float>.Shared.Rent(chunk);
+        try
+        {
+            for (int first = 0; first < n; first += chunk)
+            {
+                int rows = Math.Min(chunk, n - first);
+                ReadOnlySpan<float> rowsX = x.Slice(first * d, rows * d);
+                Span<int> rowLabels = labels.AsSpan(first, rows);
+                Kernels.Search(state.CoarseDb, rowsX, rows, 1, CoarseMetric, rowLabels, scores.AsSpan(0, rows));
+                for (int i = 0; i < rows; i++)
+                    TensorPrimitives.Subtract(rowsX.Slice(i * d, d), state.Centroids.AsSpan(rowLabels[i] * d, d), residuals.AsSpan(i * d, d));
+                state.Pq.Encode(residuals.AsSpan(0, rows * d), rows, codes.AsSpan(first * m, rows * m), Options.MaxThreads);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(residuals);
+            System.Buffers.ArrayPool<float>.Shared.Return(scores);
+        }
+    }
+
     private void AssignCoarse(VectorDatabase coarseDb, float[] x, int n, int[] labels, float[]? scores)
     {
-        const int chunk = 65536;
+        const int chunk = EncodeChunkRows;
         var s = scores ?? new float[Math.Min(n, chunk)];
         for (int first = 0; first < n; first += chunk)
         {
@@ -823,18 +882,19 @@ public sealed class IvfPqIndex : IVectorIndex
 
     private void NormalizeRows(float[] x, int n) => Kernels.L2Normalize(x.AsSpan(0, n * Dimension), n, Dimension);
 
-    private float[] Rotate(TrainedState state, float[] x, int n)
+    private float[] Rotate(TrainedState state, float[] x, int n) => state.Opq is null ? x : Rotate(state, (ReadOnlySpan<float>)x, n);
+
+    private float[] Rotate(TrainedState state, ReadOnlySpan<float> x, int n)
     {
-        if (state.Opq is null) return x;
-        var y = new float[x.Length];
-        state.Opq.Apply(x, n, y, Kernels);
+        var y = new float[(long)n * Dimension];
+        state.Opq!.Apply(x, n, y, Kernels);
         return y;
     }
 
-    private float[] SampleRows(float[] x, int count, int sample, int seed)
+    private float[] SampleRows(ReadOnlySpan<float> x, int count, int sample, int seed)
     {
         int d = Dimension;
-        if (sample >= count) return (float[])x.Clone();
+        if (sample >= count) return x[..(count * d)].ToArray();
         var rng = new Random(seed);
         int[] perm = Enumerable.Range(0, count).ToArray();
         for (int i = 0; i < sample; i++)
@@ -843,7 +903,7 @@ public sealed class IvfPqIndex : IVectorIndex
             (perm[i], perm[j]) = (perm[j], perm[i]);
         }
         var result = new float[(long)sample * d];
-        for (int i = 0; i < sample; i++) x.AsSpan(perm[i] * d, d).CopyTo(result.AsSpan(i * d, d));
+        for (int i = 0; i < sample; i++) x.Slice(perm[i] * d, d).CopyTo(result.AsSpan(i * d, d));
         return result;
     }
 
@@ -863,7 +923,7 @@ public sealed class IvfPqIndex : IVectorIndex
         return tables;
     }
 
-    private IvfList Append(IvfList list, int added, ReadOnlySpan<int> rows, ReadOnlySpan<long> ids, byte[] codes, float[] vectors)
+    private IvfList Append(IvfList list, int added, ReadOnlySpan<int> rows, ReadOnlySpan<long> ids, byte[] codes, ReadOnlySpan<float> vectors)
     {
         int m = Options.SubQuantizers, d = Dimension;
         int need = list.Count + added;
@@ -877,8 +937,9 @@ public sealed class IvfPqIndex : IVectorIndex
             int capacity = Math.Max(need, Math.Max(CodeBlockSize, idArr.Length + idArr.Length / 2));
             idArr = Grow(idArr, capacity, list.Count);
             codeArr = Grow(codeArr, checked((int)CodeBytes(capacity)), (int)CodeBytes(list.Count));
-            if (Options.Refine == RefineStorage.Float32) r32 = Grow(r32 ?? [], capacity * d, list.Count * d);
-            if (Options.Refine == RefineStorage.Float16) r16 = Grow(r16 ?? [], capacity * d, list.Count * d);
+            // Refine rows past the count are never read (search, save and removal stop at it): no zeroing.
+            if (Options.Refine == RefineStorage.Float32) r32 = Grow(r32 ?? [], capacity * d, list.Count * d, zeroed: false);
+            if (Options.Refine == RefineStorage.Float16) r16 = Grow(r16 ?? [], capacity * d, list.Count * d, zeroed: false);
         }
         for (int i = 0; i < added; i++)
         {
@@ -887,8 +948,8 @@ public sealed class IvfPqIndex : IVectorIndex
             // Fast scan: positions past the published count may share bytes with published vectors in the last
             // block; Pq4Layout.Write changes only the new vector's nibbles (see its remarks), so readers stay correct.
             WriteCode(codeArr, pos, codes.AsSpan(row * m, m));
-            if (r32 is not null) vectors.AsSpan(row * d, d).CopyTo(r32.AsSpan(pos * d, d));
-            if (r16 is not null) TensorPrimitives.ConvertToHalf(vectors.AsSpan(row * d, d), r16.AsSpan(pos * d, d));
+            if (r32 is not null) vectors.Slice(row * d, d).CopyTo(r32.AsSpan(pos * d, d));
+            if (r16 is not null) TensorPrimitives.ConvertToHalf(vectors.Slice(row * d, d), r16.AsSpan(pos * d, d));
         }
         return new IvfList(idArr, codeArr, r32, r16, need);
     }
@@ -918,9 +979,9 @@ public sealed class IvfPqIndex : IVectorIndex
         return new IvfList(idArr, codeArr, r32, r16, keep);
     }
 
-    private static T[] Grow<T>(T[] array, int capacity, int used)
+    private static T[] Grow<T>(T[] array, int capacity, int used, bool zeroed = true)
     {
-        var grown = new T[capacity];
+        T[] grown = zeroed ? new T[capacity] : GC.AllocateUninitializedArray<T>(capacity);
         array.AsSpan(0, used).CopyTo(grown);
         return grown;
     }

@@ -33,6 +33,10 @@ public sealed record KMeansOptions
 
     /// <summary>Normalise centroids to unit length after each iteration (spherical k-means). Default false.</summary>
     public bool Spherical { get; init; }
+
+    /// <summary>Most threads k-means' own loops use (centroid update, seeding, norms; FAISS's <c>omp_set_num_threads</c>).
+    /// The assignment step runs in the kernel backend, whose <c>KernelOptions.MaxThreads</c> bounds it. Default: all cores.</summary>
+    public int MaxThreads { get; init; } = Environment.ProcessorCount;
 }
 
 /// <summary>Centroids found by <see cref="KMeans.Train"/>.</summary>
@@ -99,7 +103,7 @@ public static class KMeans
         {
             KMeansRun run;
             fixed (float* pv = vectors, ps = sample)
-                run = KMeansCore.Run(sample is null ? pv : ps, n, dimension, k, options, new KernelAssigner(backend), parallel: true);
+                run = KMeansCore.Run(sample is null ? pv : ps, n, dimension, k, options, new KernelAssigner(backend, options.MaxThreads), options.MaxThreads);
             return new KMeansResult(run.Centroids, k, dimension, run.Objective, run.Iterations, warning) { ObjectiveHistory = run.History };
         }
         finally
@@ -137,7 +141,7 @@ public static class KMeans
             fixed (float* pv = vectors)
             fixed (int* pl = labels)
             fixed (float* pd = distances)
-                AssignChunks(backend, db, pv, count, dimension, pl, distances.IsEmpty ? null : pd);
+                AssignChunks(backend, db, pv, count, dimension, pl, distances.IsEmpty ? null : pd, Environment.ProcessorCount);
         }
         finally
         {
@@ -161,13 +165,16 @@ public static class KMeans
         if (!Enum.IsDefined(options.Init)) throw new ArgumentOutOfRangeException(name, options.Init, "Unknown k-means initialisation.");
         if (options.MaxPointsPerCentroid < 1) throw new ArgumentOutOfRangeException(name, options.MaxPointsPerCentroid, "MaxPointsPerCentroid must be at least 1.");
         if (options.MinPointsPerCentroid < 0) throw new ArgumentOutOfRangeException(name, options.MinPointsPerCentroid, "MinPointsPerCentroid must not be negative.");
+        if (options.MaxThreads < 1) throw new ArgumentOutOfRangeException(name, options.MaxThreads, "MaxThreads must be at least 1.");
     }
 
     /// <summary>
     /// Nearest centroid of every row through the kernels' fused search (k = 1, squared L2), in chunks that bound the
-    /// memory of a call; chunks run in parallel (the result of a row never depends on its chunk).
+    /// memory of a call; up to <paramref name="threads"/> chunks run at once (the result of a row never depends on its
+    /// chunk). The backend also spreads each call over its own threads (<c>KernelOptions.MaxThreads</c>); the two levels
+    /// let one call's serial steps (packing, merging) overlap another's products.
     /// </summary>
-    private static unsafe void AssignChunks(IVectorKernels kernels, VectorDatabase db, float* vectors, int count, int d, int* labels, float* distances)
+    private static unsafe void AssignChunks(IVectorKernels kernels, VectorDatabase db, float* vectors, int count, int d, int* labels, float* distances, int threads)
     {
         int chunk = Math.Max(256, ChunkFloats / d);
         int chunks = (count + chunk - 1) / chunk;
@@ -182,18 +189,18 @@ public static class KMeans
             kernels.Search(db, queries, rows, 1, Metric.L2, idx, dist);
             if (scratch is not null) System.Buffers.ArrayPool<float>.Shared.Return(scratch);
         }
-        if (chunks == 1) Run(0);
-        else Parallel.For(0, chunks, Run);
+        if (chunks == 1 || threads == 1) for (int b = 0; b < chunks; b++) Run(b);
+        else Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Run);
     }
 
     /// <summary>The k-means assignment step through the kernels.</summary>
-    private sealed unsafe class KernelAssigner(IVectorKernels kernels) : IKMeansAssigner
+    private sealed unsafe class KernelAssigner(IVectorKernels kernels, int threads) : IKMeansAssigner
     {
         public void Assign(float* data, int n, int d, float[] centroids, int k, int[] labels)
         {
             using var db = kernels.CreateDatabase(centroids, k, d);
             fixed (int* pl = labels)
-                AssignChunks(kernels, db, data, n, d, pl, null);
+                AssignChunks(kernels, db, data, n, d, pl, null, threads);
         }
     }
 }

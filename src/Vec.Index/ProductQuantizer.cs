@@ -9,7 +9,7 @@ namespace Vec.Index;
 /// </summary>
 public sealed unsafe class ProductQuantizer
 {
-    /// <summary>Vectors per parallel work item of <see cref="Encode"/> and <see cref="Decode"/>.</summary>
+    /// <summary>Vectors per parallel work item of <see cref="Encode(ReadOnlySpan{float}, int, Span{byte}, int)"/> and <see cref="Decode"/>.</summary>
     private const int ChunkRows = 256;
 
     private float[] _centroids = [];
@@ -106,7 +106,10 @@ public sealed unsafe class ProductQuantizer
         var centroids = new float[M * ksub * dsub];
         var objectives = new double[M];
         float[] previous = _centroids;
-        bool outerParallel = M >= Environment.ProcessorCount;
+        int threads = options.MaxThreads;
+        // Enough sub-quantisers to keep every thread busy: one serial k-means per sub-quantiser, in parallel; otherwise
+        // the sub-quantisers one after another, each k-means using the threads.
+        bool outerParallel = threads > 1 && M >= threads;
         nint addr = (nint)data;
         int width = SimdWidth;
         void One(int m)
@@ -119,11 +122,11 @@ public sealed unsafe class ProductQuantizer
             var subOptions = options with { Seed = unchecked(options.Seed + 7919 * m) };
             KMeansRun run;
             fixed (float* ps = sub)
-                run = KMeansCore.Run(ps, n, dsub, ksub, subOptions, new Assigner(width, !outerParallel), parallel: !outerParallel, initial);
+                run = KMeansCore.Run(ps, n, dsub, ksub, subOptions, new Assigner(width, outerParallel ? 1 : threads), outerParallel ? 1 : threads, initial);
             run.Centroids.CopyTo(centroids, m * ksub * dsub);
             objectives[m] = run.Objective;
         }
-        if (outerParallel) Parallel.For(0, M, One);
+        if (outerParallel) Parallel.For(0, M, new ParallelOptions { MaxDegreeOfParallelism = threads }, One);
         else for (int m = 0; m < M; m++) One(m);
         SetCentroids(centroids);
         TrainingObjective = objectives.Sum();
@@ -147,9 +150,17 @@ public sealed unsafe class ProductQuantizer
     /// <param name="vectors">Row-major vectors, exactly <paramref name="count"/> x <see cref="Dimension"/> finite values.</param>
     /// <param name="count">Number of vectors.</param>
     /// <param name="codes">Receives the codes; at least <paramref name="count"/> x <see cref="CodeSize"/> bytes.</param>
-    public void Encode(ReadOnlySpan<float> vectors, int count, Span<byte> codes)
+    public void Encode(ReadOnlySpan<float> vectors, int count, Span<byte> codes) => Encode(vectors, count, codes, Environment.ProcessorCount);
+
+    /// <summary>Encodes vectors into <c>count x CodeSize</c> bytes on at most <paramref name="maxThreads"/> threads.</summary>
+    /// <param name="vectors">Row-major vectors, exactly <paramref name="count"/> x <see cref="Dimension"/> finite values.</param>
+    /// <param name="count">Number of vectors.</param>
+    /// <param name="codes">Receives the codes; at least <paramref name="count"/> x <see cref="CodeSize"/> bytes.</param>
+    /// <param name="maxThreads">Most threads to use (at least 1); the codes do not depend on it.</param>
+    public void Encode(ReadOnlySpan<float> vectors, int count, Span<byte> codes, int maxThreads)
     {
         EnsureTrained();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxThreads);
         Validation.Matrix(vectors, count, Dimension, nameof(vectors), nameof(count));
         long needed = (long)count * CodeSize;
         if (codes.Length < needed) throw new ArgumentException($"Needs room for {count} x {CodeSize} = {needed} code bytes, has {codes.Length}.", nameof(codes));
@@ -176,8 +187,8 @@ public sealed unsafe class ProductQuantizer
                 }
             }
             int chunks = (count + ChunkRows - 1) / ChunkRows;
-            if (chunks == 1) Chunk(0);
-            else Parallel.For(0, chunks, Chunk);
+            if (chunks == 1 || maxThreads == 1) for (int b = 0; b < chunks; b++) Chunk(b);
+            else Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxThreads }, Chunk);
         }
     }
 
@@ -284,7 +295,7 @@ public sealed unsafe class ProductQuantizer
     }
 
     /// <summary>The k-means assignment step by <see cref="PqKernels.Nearest"/>.</summary>
-    private sealed class Assigner(int width, bool parallel) : IKMeansAssigner
+    private sealed class Assigner(int width, int threads) : IKMeansAssigner
     {
         private float[] _transposed = [];
         private float[] _norms = [];
@@ -297,14 +308,14 @@ public sealed unsafe class ProductQuantizer
             fixed (float* pt = _transposed, pn = _norms)
             fixed (int* pl = labels)
             {
-                if (!parallel || n < 4 * ChunkRows)
+                if (threads == 1 || n < 4 * ChunkRows)
                 {
                     PqKernels.Nearest(data, n, d, d, pt, pn, kpad, pl, width);
                     return;
                 }
                 nint ad = (nint)data, at = (nint)pt, an = (nint)pn, al = (nint)pl;
                 int chunk = 4 * ChunkRows;
-                Parallel.For(0, (n + chunk - 1) / chunk, b =>
+                Parallel.For(0, (n + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
                 {
                     int start = b * chunk, rows = Math.Min(chunk, n - start);
                     PqKernels.Nearest((float*)ad + (long)start * d, rows, d, d, (float*)at, (float*)an, kpad, (int*)al + start, width);

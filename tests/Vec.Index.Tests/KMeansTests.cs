@@ -60,7 +60,7 @@ public sealed class KMeansTests
         using var one = KernelBackends.Create("simd", new KernelOptions { MaxThreads = 1 });
         var a = KMeans.Train(x, n, d, k, options, many);
         var b = KMeans.Train(x, n, d, k, options, many);
-        var c = KMeans.Train(x, n, d, k, options, one);
+        var c = KMeans.Train(x, n, d, k, options with { MaxThreads = 1 }, one);
         Assert.Equal(a.Centroids, b.Centroids);
         Assert.Equal(a.Centroids, c.Centroids);
         Assert.Equal(a.Objective, c.Objective);
@@ -215,6 +215,7 @@ public sealed class KMeansTests
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => KMeans.Train(x, 20, 4, 2, new KMeansOptions { Iterations = 0 }, kernels)).ParamName);
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => KMeans.Train(x, 20, 4, 2, new KMeansOptions { MaxPointsPerCentroid = 0 }, kernels)).ParamName);
         Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => KMeans.Train(x, 20, 4, 2, new KMeansOptions { Init = (KMeansInit)7 }, kernels)).ParamName);
+        Assert.Equal("options", Assert.ThrowsAny<ArgumentException>(() => KMeans.Train(x, 20, 4, 2, new KMeansOptions { MaxThreads = 0 }, kernels)).ParamName);
         float[] nan = (float[])x.Clone();
         nan[13] = float.NaN;
         Assert.Equal("vectors", Assert.ThrowsAny<ArgumentException>(() => KMeans.Train(nan, 20, 4, 2, null, kernels)).ParamName);

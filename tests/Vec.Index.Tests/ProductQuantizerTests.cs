@@ -88,6 +88,23 @@ public sealed class ProductQuantizerTests
     }
 
     [Theory]
+    [InlineData(16, 4, 4)]
+    [InlineData(15, 5, 8)]
+    public void Codes_do_not_depend_on_the_thread_count(int d, int m, int bits)
+    {
+        var pq = Trained(d, m, bits);
+        const int n = 1111; // several chunks of 256 and a ragged last one
+        float[] x = TestData.Gaussian(n, d, 12);
+        byte[] all = new byte[n * m], one = new byte[n * m], two = new byte[n * m];
+        pq.Encode(x, n, all);
+        pq.Encode(x, n, one, maxThreads: 1);
+        pq.Encode(x, n, two, maxThreads: 2);
+        Assert.Equal(all, one);
+        Assert.Equal(all, two);
+        Assert.Equal("maxThreads", Assert.ThrowsAny<ArgumentException>(() => pq.Encode(x, n, one, maxThreads: 0)).ParamName);
+    }
+
+    [Theory]
     [InlineData(8, 2, 4)]
     [InlineData(16, 2, 8)]
     [InlineData(9, 3, 5)]

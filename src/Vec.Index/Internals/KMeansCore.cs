@@ -57,17 +57,18 @@ internal static unsafe class KMeansCore
 
     /// <summary>
     /// Runs k-means on <paramref name="n"/> rows (already sampled). <paramref name="initial"/> (k x d) hot-starts the
-    /// centroids; otherwise they are seeded per <see cref="KMeansOptions.Init"/>. With <paramref name="parallel"/> false
-    /// everything runs on the calling thread (callers that parallelise over independent runs).
+    /// centroids; otherwise they are seeded per <see cref="KMeansOptions.Init"/>. The run's own loops use at most
+    /// <paramref name="threads"/> threads; with 1 everything runs on the calling thread (callers that parallelise over
+    /// independent runs).
     /// </summary>
-    public static KMeansRun Run(float* data, int n, int d, int k, KMeansOptions options, IKMeansAssigner assigner, bool parallel, float[]? initial = null)
+    public static KMeansRun Run(float* data, int n, int d, int k, KMeansOptions options, IKMeansAssigner assigner, int threads, float[]? initial = null)
     {
         var rng = new Random(options.Seed);
-        double[] norms = SquaredNormsDouble(data, n, d, parallel);
+        double[] norms = SquaredNormsDouble(data, n, d, threads);
         float[] centroids;
         if (initial is not null) centroids = (float[])initial.Clone();
         else if (options.Init == KMeansInit.Random) centroids = RandomInit(data, n, d, k, rng);
-        else centroids = PlusPlusInit(data, n, d, k, rng, parallel);
+        else centroids = PlusPlusInit(data, n, d, k, rng, threads);
         if (options.Spherical) NormalizeRows(centroids, k, d);
 
         var labels = new int[n];
@@ -90,9 +91,9 @@ internal static unsafe class KMeansCore
             for (int i = 0; i < n; i++) order[fill[labels[i]]++] = i;
 
             var update = new UpdateState(data, d, centroids, offsets, order, norms, clusterObjective, options.Spherical);
-            if (parallel && (long)n * d >= 1 << 16)
+            if (threads > 1 && (long)n * d >= 1 << 16)
             {
-                Parallel.ForEach(Partitioner.Create(0, k, Math.Max(1, k / (4 * Environment.ProcessorCount))), range =>
+                Parallel.ForEach(Partitioner.Create(0, k, Math.Max(1, k / (4 * threads))), new ParallelOptions { MaxDegreeOfParallelism = threads }, range =>
                 {
                     var sum = new double[d];
                     for (int c = range.Item1; c < range.Item2; c++) update.Cluster(c, sum);
@@ -194,7 +195,7 @@ internal static unsafe class KMeansCore
     /// k-means++ seeding on a seeded sample of at most <see cref="PlusPlusPointsPerCentroid"/> x k points, keeping each
     /// sample point's squared distance to its nearest chosen centroid and updating it (SIMD, in parallel) per new centroid.
     /// </summary>
-    private static float[] PlusPlusInit(float* data, int n, int d, int k, Random rng, bool parallel)
+    private static float[] PlusPlusInit(float* data, int n, int d, int k, Random rng, int threads)
     {
         int s = (int)Math.Min(n, Math.Max((long)PlusPlusPointsPerCentroid * k, 1024));
         int[] rows = s == n ? Enumerable.Range(0, n).ToArray() : SampleIndices(n, s, rng);
@@ -203,14 +204,15 @@ internal static unsafe class KMeansCore
         minDist.AsSpan().Fill(float.PositiveInfinity);
         int first = rows[rng.Next(s)];
         new ReadOnlySpan<float>(data + (long)first * d, d).CopyTo(centroids.AsSpan(0, d));
-        bool useParallel = parallel && (long)s * d >= 1 << 17;
-        int chunk = Math.Max(256, s / (4 * Environment.ProcessorCount));
+        bool useParallel = threads > 1 && (long)s * d >= 1 << 17;
+        int chunk = Math.Max(256, s / (4 * threads));
+        var parallelOptions = new ParallelOptions { MaxDegreeOfParallelism = threads };
         for (int c = 0; ; c++)
         {
             // Update the sample's distances to the newest centroid c.
             var update = new PlusPlusUpdate(data, d, rows, minDist, centroids, c);
             if (useParallel)
-                Parallel.For(0, (s + chunk - 1) / chunk, b => update.Run(b * chunk, Math.Min(s, (b + 1) * chunk)));
+                Parallel.For(0, (s + chunk - 1) / chunk, parallelOptions, b => update.Run(b * chunk, Math.Min(s, (b + 1) * chunk)));
             else update.Run(0, s);
             if (c + 1 == k) break;
 
@@ -303,7 +305,7 @@ internal static unsafe class KMeansCore
         for (; j < n; j++) Unsafe.Add(ref ps, j) += Unsafe.Add(ref px, j);
     }
 
-    private static double[] SquaredNormsDouble(float* data, int n, int d, bool parallel)
+    private static double[] SquaredNormsDouble(float* data, int n, int d, int threads)
     {
         var norms = new double[n];
         nint addr = (nint)data;
@@ -317,10 +319,11 @@ internal static unsafe class KMeansCore
                 norms[i] = s;
             }
         }
-        if (parallel && (long)n * d >= 1 << 18)
+        if (threads > 1 && (long)n * d >= 1 << 18)
         {
-            int chunk = Math.Max(1024, n / (4 * Environment.ProcessorCount));
-            Parallel.For(0, (n + chunk - 1) / chunk, b => Rows(b * chunk, Math.Min(n, (b + 1) * chunk)));
+            int chunk = Math.Max(1024, n / (4 * threads));
+            Parallel.For(0, (n + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                b => Rows(b * chunk, Math.Min(n, (b + 1) * chunk)));
         }
         else Rows(0, n);
         return norms;
