@@ -240,8 +240,8 @@ public sealed class IvfPqIndex : IVectorIndex
                 int sample = (int)Math.Min(count, (long)Math.Max(1, Options.CodebookKMeans.MaxPointsPerCentroid) * ksub);
                 float[] residuals = SampleRows(x, count, sample, codebookOptions.Seed);
                 var labels = new int[sample];
-                AssignCoarse(coarseDb, residuals, sample, labels, null);
-                SubtractCentroids(residuals, sample, labels, coarse.Centroids);
+                AssignCoarse(coarseDb, residuals, sample, labels);
+                SubtractCentroids(residuals, sample, labels, coarse.Centroids, residuals);
                 var pq = new ProductQuantizer(d, Options.SubQuantizers, Options.Bits);
                 pq.Train(residuals, sample, codebookOptions, Kernels);
 
@@ -840,7 +840,6 @@ public sealed class IvfPqIndex : IVectorIndex
         int d = Dimension, m = Options.SubQuantizers;
         int chunk = Math.Min(n, EncodeChunkRows);
         float[] residuals = System.Buffers.ArrayPool<float>.Shared.Rent(chunk * d);
-        float[] scores = System.Buffers.ArrayPool<float>.Shared.Rent(chunk);
         try
         {
             for (int first = 0; first < n; first += chunk)
@@ -848,36 +847,37 @@ public sealed class IvfPqIndex : IVectorIndex
                 int rows = Math.Min(chunk, n - first);
                 ReadOnlySpan<float> rowsX = x.Slice(first * d, rows * d);
                 Span<int> rowLabels = labels.AsSpan(first, rows);
-                Kernels.Search(state.CoarseDb, rowsX, rows, 1, CoarseMetric, rowLabels, scores.AsSpan(0, rows));
-                for (int i = 0; i < rows; i++)
-                    TensorPrimitives.Subtract(rowsX.Slice(i * d, d), state.Centroids.AsSpan(rowLabels[i] * d, d), residuals.AsSpan(i * d, d));
+                AssignCoarse(state.CoarseDb, rowsX, rows, rowLabels);
+                SubtractCentroids(rowsX, rows, rowLabels, state.Centroids, residuals);
                 state.Pq.Encode(residuals.AsSpan(0, rows * d), rows, codes.AsSpan(first * m, rows * m), Options.MaxThreads);
             }
         }
         finally
         {
             System.Buffers.ArrayPool<float>.Shared.Return(residuals);
-            System.Buffers.ArrayPool<float>.Shared.Return(scores);
         }
     }
 
-    private void AssignCoarse(VectorDatabase coarseDb, float[] x, int n, int[] labels, float[]? scores)
+    /// <summary>Nearest list of each of <paramref name="n"/> rows, <see cref="EncodeChunkRows"/> rows per kernel call.</summary>
+    private void AssignCoarse(VectorDatabase coarseDb, ReadOnlySpan<float> x, int n, Span<int> labels)
     {
-        const int chunk = EncodeChunkRows;
-        var s = scores ?? new float[Math.Min(n, chunk)];
+        int chunk = Math.Min(n, EncodeChunkRows), d = Dimension;
+        float[] scores = System.Buffers.ArrayPool<float>.Shared.Rent(chunk);
         for (int first = 0; first < n; first += chunk)
         {
             int rows = Math.Min(chunk, n - first);
-            Kernels.Search(coarseDb, x.AsSpan(first * Dimension, rows * Dimension), rows, 1, CoarseMetric,
-                labels.AsSpan(first, rows), scores is null ? s.AsSpan(0, rows) : scores.AsSpan(first, rows));
+            Kernels.Search(coarseDb, x.Slice(first * d, rows * d), rows, 1, CoarseMetric, labels.Slice(first, rows), scores.AsSpan(0, rows));
         }
+        System.Buffers.ArrayPool<float>.Shared.Return(scores);
     }
 
-    private void SubtractCentroids(float[] x, int n, int[] labels, float[] centroids)
+    /// <summary>Residuals: row i of <paramref name="destination"/> = row i of <paramref name="x"/> minus its list's
+    /// centroid (<paramref name="destination"/> may be <paramref name="x"/> itself).</summary>
+    private void SubtractCentroids(ReadOnlySpan<float> x, int n, ReadOnlySpan<int> labels, float[] centroids, Span<float> destination)
     {
         int d = Dimension;
-        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxThreads }, i =>
-            TensorPrimitives.Subtract(x.AsSpan(i * d, d), centroids.AsSpan(labels[i] * d, d), x.AsSpan(i * d, d)));
+        for (int i = 0; i < n; i++)
+            TensorPrimitives.Subtract(x.Slice(i * d, d), centroids.AsSpan(labels[i] * d, d), destination.Slice(i * d, d));
     }
 
     private void NormalizeRows(float[] x, int n) => Kernels.L2Normalize(x.AsSpan(0, n * Dimension), n, Dimension);
