@@ -16,10 +16,11 @@ public class CandidateReservoirTests
     [InlineData(100, 2000)]
     public void Keeps_the_capacity_smallest_keys_with_ties_and_any_push_order(int capacity, int pushes)
     {
+        foreach (bool simd in Paths())
         for (int seed = 0; seed < 20; seed++)
         {
             var rng = new Random(seed * 7919 + capacity);
-            var reservoir = new CandidateReservoir();
+            var reservoir = new CandidateReservoir(simd);
             reservoir.Reset(capacity);
             var admitted = new List<(float Key, long Payload)>();
             for (int i = 0; i < pushes; i++)
@@ -35,11 +36,80 @@ public class CandidateReservoirTests
             var payloads = new long[capacity];
             int n = reservoir.Drain(keys, payloads, sort: true);
             float[] expected = [.. admitted.Select(a => a.Key).Order().Take(capacity)];
-            Assert.True(expected.SequenceEqual(keys[..n]), $"seed {seed}: kept keys differ from the {capacity} smallest admitted");
+            Assert.True(expected.SequenceEqual(keys[..n]), $"seed {seed} simd {simd}: kept keys differ from the {capacity} smallest admitted");
             for (int i = 0; i < n; i++) Assert.Contains((keys[i], payloads[i]), admitted); // each key travels with its payload
             Assert.Equal(payloads[..n].Length, payloads[..n].Distinct().Count());
             Assert.Equal(0, reservoir.Count);
         }
+    }
+
+    /// <summary>The reservoir's paths this machine runs: scalar always, AVX-512 where supported.</summary>
+    private static bool[] Paths() =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? [false, true] : [false];
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(1, 300)]
+    [InlineData(10, 15)]
+    [InlineData(10, 1000)]
+    [InlineData(40, 174)]
+    [InlineData(40, 3000)]
+    [InlineData(100, 2500)]
+    public void PushHits_keeps_the_capacity_smallest_estimates_on_both_paths(int capacity, int hitsTotal)
+    {
+        foreach (bool simd in Paths())
+            for (int seed = 0; seed < 10; seed++)
+            {
+                var rng = new Random(seed * 104729 + capacity * 31 + hitsTotal);
+                var reservoir = new CandidateReservoir(simd);
+                reservoir.Reset(capacity);
+                var eligible = new List<(float Key, long Payload)>();
+                int done = 0, chunk = 0;
+                while (done < hitsTotal)
+                {
+                    // Chunks of odd sizes (not multiples of 16), each its own scale, bias and sum cap, as lists are.
+                    int count = Math.Min(hitsTotal - done, rng.Next(1, 300));
+                    var sums = new ushort[(count + 15) & ~15];
+                    var hits = new ushort[sums.Length];
+                    for (int h = 0; h < count; h++)
+                    {
+                        sums[h] = (ushort)(seed % 2 == 0 ? rng.Next(0, 40) : rng.Next(0, 65536)); // many ties on even seeds
+                        hits[h] = (ushort)(h * 3 + rng.Next(3));
+                    }
+                    float inverseScale = 0.01f + (float)rng.NextDouble(), bias = (float)(rng.NextDouble() * 100 - 50);
+                    int maxSum = rng.Next(4) == 0 ? rng.Next(0, 65536) : ushort.MaxValue;
+                    long payloadBase = ((long)chunk << 32) | (uint)rng.Next(0, 1 << 20);
+                    float before = reservoir.Threshold;
+                    reservoir.PushHits(sums, hits, count, inverseScale, bias, maxSum, payloadBase);
+                    for (int h = 0; h < count; h++)
+                    {
+                        float key = bias + sums[h] * inverseScale;
+                        // Eligible: under the chunk's cap and below the threshold when the chunk began (every path
+                        // admits at least those that still belong in the result).
+                        if (sums[h] <= maxSum && key < before) eligible.Add((key, payloadBase + hits[h]));
+                    }
+                    done += count;
+                    chunk++;
+                }
+
+                var keys = new float[4 * capacity + 32];
+                var payloads = new long[keys.Length];
+                int n = reservoir.Drain(keys, payloads, sort: true);
+                float[] expected = [.. eligible.Select(e => e.Key).Order().Take(capacity)];
+                Assert.True(expected.SequenceEqual(keys[..n]), $"seed {seed} simd {simd}: kept {n} keys differ from the {capacity} smallest eligible");
+                var byPayload = eligible.ToDictionary(e => e.Payload, e => e.Key);
+                for (int i = 0; i < n; i++)
+                    Assert.True(byPayload.TryGetValue(payloads[i], out float key) && key == keys[i], $"seed {seed} simd {simd}: payload {payloads[i]} lost its key");
+            }
+    }
+
+    [Fact]
+    public void PushHits_rejects_short_spans_on_the_vector_path()
+    {
+        if (!Paths().Contains(true)) return; // the scalar path reads only count values
+        var reservoir = new CandidateReservoir(simd: true);
+        reservoir.Reset(10);
+        Assert.Equal("sums", Assert.Throws<ArgumentException>(() => reservoir.PushHits(new ushort[17], new ushort[32], 17, 1, 0, 65535, 0)).ParamName);
     }
 
     [Fact]

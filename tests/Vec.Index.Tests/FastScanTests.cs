@@ -207,8 +207,31 @@ public sealed class FastScanTests
                         Assert.Fail($"seed {seed} kind {kind} n {n} m {m} threshold {threshold}: {count2} hits with sums, expected {want.Length}");
                     for (int h = 0; h < count2; h++)
                         if (hitSums[h] != sums[hits2[h]]) Assert.Fail($"seed {seed} kind {kind} n {n} m {m}: hit {h} sum {hitSums[h]}, expected {sums[hits2[h]]}");
+                    // 16-bit indices (the index's form; AVX-512 with VBMI2 compresses each block's hits): the same.
+                    int room = (n + 31) / 32 * 32;
+                    var hits3 = new ushort[room];
+                    var hitSums3 = new ushort[room];
+                    int count3 = Pq4Scanner.ScanThreshold(kind, packed, n, m, lut, threshold, hits3, hitSums3);
+                    if (!want.Select(i => (ushort)i).ToArray().AsSpan().SequenceEqual(hits3.AsSpan(0, count3)))
+                        Assert.Fail($"seed {seed} kind {kind} n {n} m {m} threshold {threshold}: {count3} 16-bit hits, expected {want.Length}");
+                    for (int h = 0; h < count3; h++)
+                        if (hitSums3[h] != sums[hits3[h]]) Assert.Fail($"seed {seed} kind {kind} n {n} m {m}: 16-bit hit {h} sum {hitSums3[h]}, expected {sums[hits3[h]]}");
                 }
             }
+    }
+
+    [Fact]
+    public void Sixteen_bit_hits_reject_long_scans_and_short_buffers()
+    {
+        var lut = new byte[16];
+        var packed = new byte[Pq4Layout.Bytes(70, 1)];
+        Assert.Equal("n", Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Pq4Scanner.ScanThreshold(Pq4ScanKind.Avx2, new byte[Pq4Layout.Bytes(Pq4Scanner.MaxCompactScan + 1, 1)], Pq4Scanner.MaxCompactScan + 1, 1, lut, 5,
+                new ushort[Pq4Scanner.MaxCompactScan + 32], new ushort[Pq4Scanner.MaxCompactScan + 32])).ParamName);
+        // Whole blocks: 70 vectors need room for 96.
+        Assert.Equal("hits", Assert.Throws<ArgumentException>(() => Pq4Scanner.ScanThreshold(Pq4Scanner.Best, packed, 70, 1, lut, 5, new ushort[70], new ushort[96])).ParamName);
+        Assert.Equal("hitSums", Assert.Throws<ArgumentException>(() => Pq4Scanner.ScanThreshold(Pq4Scanner.Best, packed, 70, 1, lut, 5, new ushort[96], new ushort[95])).ParamName);
+        Assert.Equal(70, Pq4Scanner.ScanThreshold(Pq4Scanner.Best, packed, 70, 1, lut, 1, new ushort[96], new ushort[96]));
     }
 
     [Fact]

@@ -1,5 +1,9 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Vec.Index.Internals;
 
@@ -12,6 +16,7 @@ namespace Vec.Index.Internals;
 /// </summary>
 internal sealed class CandidateReservoir
 {
+    private readonly bool _simd;
     private float[] _keys = new float[16];
     private long[] _payloads = new long[16];
     private int _limit;
@@ -19,10 +24,23 @@ internal sealed class CandidateReservoir
     private float[] _spareKeys = [];
     private long[] _sparePayloads = [];
 
+    /// <summary>A reservoir using AVX-512 where the machine has it (AVX-512F and BW).</summary>
+    public CandidateReservoir()
+        : this(Avx512F.IsSupported && Avx512BW.IsSupported)
+    {
+    }
+
+    /// <summary>For tests: a reservoir with the AVX-512 paths (<paramref name="simd"/>, needs AVX-512F and BW) or the
+    /// scalar ones; both keep the same candidates.</summary>
+    internal CandidateReservoir(bool simd)
+    {
+        _simd = simd && Avx512F.IsSupported && Avx512BW.IsSupported;
+    }
+
     /// <summary>Candidates kept by <see cref="Drain"/>.</summary>
     public int Capacity { get; private set; }
 
-    /// <summary>Candidates held now (up to 2 x capacity).</summary>
+    /// <summary>Candidates held now (up to 4 x capacity, plus at most 15 during <see cref="PushHits"/>).</summary>
     public int Count { get; private set; }
 
     /// <summary>A candidate must be strictly below this to enter; +inf until the first cut.</summary>
@@ -32,10 +50,10 @@ internal sealed class CandidateReservoir
     public void Reset(int capacity)
     {
         int size = Math.Max(4 * capacity, 32);
-        if (size > _keys.Length)
+        if (size + Slack > _keys.Length)
         {
-            _keys = new float[size];
-            _payloads = new long[size];
+            _keys = new float[size + Slack];
+            _payloads = new long[size + Slack];
         }
 
         _limit = size;
@@ -52,6 +70,56 @@ internal sealed class CandidateReservoir
         _payloads[i] = payload;
         Count = i + 1;
         if (Count == _limit) Cut();
+    }
+
+    /// <summary>
+    /// Spare slots past the buffer: <see cref="PushHits"/> appends a register of 16 before it cuts (so up to 15 past the
+    /// limit), and the vector cut reads and writes whole registers of 16 past the last candidate.
+    /// </summary>
+    private const int Slack = 32;
+
+    /// <summary>
+    /// Admits a fast-scan chunk's hits: hit h (position <paramref name="hits"/>[h], uint16 sum <paramref name="sums"/>[h])
+    /// has the estimate <c>bias + sum * inverseScale</c> (as <c>Pq4Lut.Estimate</c>) and enters, with payload
+    /// <c>payloadBase + position</c>, when its sum is at most <paramref name="maxSum"/> and its estimate below the
+    /// threshold. With AVX-512, 16 hits at a time by compressing stores (the spans must then be readable up to
+    /// <paramref name="count"/> rounded up to 16); the reservoir is cut after a register that fills it, so the threshold
+    /// of a register is the one before it (which admits a superset; the kept best are the same).
+    /// </summary>
+    public void PushHits(ReadOnlySpan<ushort> sums, ReadOnlySpan<ushort> hits, int count, float inverseScale, float bias, int maxSum, long payloadBase)
+    {
+        int i = 0;
+        if (_simd)
+        {
+            int room = (count + 15) & ~15;
+            if (sums.Length < room || hits.Length < room) throw new ArgumentException($"sums and hits must hold {room} values.", nameof(sums));
+            ref ushort s0 = ref MemoryMarshal.GetReference(sums);
+            ref ushort h0 = ref MemoryMarshal.GetReference(hits);
+            Vector512<float> scale = Vector512.Create(inverseScale), offset = Vector512.Create(bias);
+            Vector512<int> most = Vector512.Create(maxSum), lanes = Vector512<int>.Indices;
+            Vector512<long> baseline = Vector512.Create(payloadBase);
+            for (; i < count; i += 16)
+            {
+                Vector512<int> sum = Avx512BW.ConvertToVector512Int32(Vector256.LoadUnsafe(ref s0, (nuint)i));
+                Vector512<float> key = offset + Vector512.ConvertToSingle(sum) * scale;
+                Vector512<int> admit = Vector512.LessThan(key, Vector512.Create(Threshold)).AsInt32() & Vector512.LessThanOrEqual(sum, most)
+                    & Vector512.LessThan(lanes, Vector512.Create(count - i));
+                Vector128<ushort> low = Vector128.LoadUnsafe(ref h0, (nuint)i), high = Vector128.LoadUnsafe(ref h0, (nuint)(i + 8));
+                Vector512<long> lowPayloads = baseline + Avx512F.ConvertToVector512Int64(low).AsInt64();
+                Vector512<long> highPayloads = baseline + Avx512F.ConvertToVector512Int64(high).AsInt64();
+                Count += Append(ref MemoryMarshal.GetArrayDataReference(_keys), ref MemoryMarshal.GetArrayDataReference(_payloads), Count, key,
+                    lowPayloads, highPayloads, admit);
+                if (Count >= _limit) Cut();
+            }
+            return;
+        }
+
+        for (; i < count; i++)
+        {
+            if (sums[i] > maxSum) continue;
+            float key = bias + sums[i] * inverseScale;
+            if (key < Threshold) Push(key, payloadBase + hits[i]);
+        }
     }
 
     /// <summary>
@@ -104,7 +172,7 @@ internal sealed class CandidateReservoir
             return;
         }
 
-        if (_buckets.Length < n)
+        if (_buckets.Length < _keys.Length)
         {
             _buckets = new byte[_keys.Length];
             _spareKeys = new float[_keys.Length];
@@ -116,12 +184,10 @@ internal sealed class CandidateReservoir
         byte[] buckets = _buckets;
         float f = 256f / (hi - lo);
         if (!float.IsFinite(f)) f = float.MaxValue; // a span below ~1e-38: buckets are still ordered, only coarser
-        for (int i = 0; i < n; i++)
-        {
-            int b = Math.Min((int)((keys[i] - lo) * f), 255); // monotone in the key; 0 <= b since key >= lo
-            buckets[i] = (byte)b;
-            counts[b]++;
-        }
+        int from = 0;
+        if (_simd) from = BucketsAvx512(n, lo, f);
+        for (int i = from; i < n; i++) buckets[i] = (byte)Math.Min((int)((keys[i] - lo) * f), 255); // monotone; 0 <= b as key >= lo
+        foreach (byte b in buckets.AsSpan(0, n)) counts[b]++;
 
         int boundary = 0, below = 0;
         while (below + counts[boundary] < keep) below += counts[boundary++];
@@ -130,7 +196,8 @@ internal sealed class CandidateReservoir
         float[] spareKeys = _spareKeys;
         long[] sparePayloads = _sparePayloads;
         int kept = 0, spare = 0;
-        for (int i = 0; i < n; i++)
+        if (_simd) (kept, spare) = CompactAvx512(n, boundary);
+        else for (int i = 0; i < n; i++)
         {
             float key = keys[i];
             long payload = payloads[i];
@@ -150,6 +217,63 @@ internal sealed class CandidateReservoir
         sparePayloads.AsSpan(0, need).CopyTo(payloads[kept..]);
         Count = keep;
         Threshold = TensorPrimitives.Max(keys[..keep]);
+    }
+
+    /// <summary>The buckets of the whole vectors of keys, as the scalar loop computes them (the same float operations;
+    /// the clamp comes before the conversion, so a product that overflows int still lands in bucket 255); returns how
+    /// many keys were done.</summary>
+    private int BucketsAvx512(int n, float lo, float f)
+    {
+        ref float k0 = ref MemoryMarshal.GetArrayDataReference(_keys);
+        ref byte b0 = ref MemoryMarshal.GetArrayDataReference(_buckets);
+        Vector512<float> low = Vector512.Create(lo), scale = Vector512.Create(f), top = Vector512.Create(255f);
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            Vector512<float> x = Vector512.MinNative((Vector512.LoadUnsafe(ref k0, (nuint)i) - low) * scale, top);
+            Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32Native(x)).StoreUnsafe(ref b0, (nuint)i);
+        }
+        return i;
+    }
+
+    /// <summary>
+    /// The compaction of <see cref="Cut"/> with compressing stores: per 16 keys, those below the boundary bucket move to
+    /// the front of the reservoir and those in it to the spare arrays, in order, with no branch per key. The stores write
+    /// whole registers, never past the read position (the arrays have 16 spare slots for the last one).
+    /// </summary>
+    private (int Kept, int Spare) CompactAvx512(int n, int boundary)
+    {
+        ref float k0 = ref MemoryMarshal.GetArrayDataReference(_keys);
+        ref long p0 = ref MemoryMarshal.GetArrayDataReference(_payloads);
+        ref byte b0 = ref MemoryMarshal.GetArrayDataReference(_buckets);
+        ref float sk0 = ref MemoryMarshal.GetArrayDataReference(_spareKeys);
+        ref long sp0 = ref MemoryMarshal.GetArrayDataReference(_sparePayloads);
+        Vector512<int> edge = Vector512.Create(boundary), lanes = Vector512<int>.Indices;
+        int kept = 0, spare = 0;
+        for (int i = 0; i < n; i += 16)
+        {
+            Vector512<float> keys = Vector512.LoadUnsafe(ref k0, (nuint)i);
+            Vector512<long> lowPayloads = Vector512.LoadUnsafe(ref p0, (nuint)i), highPayloads = Vector512.LoadUnsafe(ref p0, (nuint)(i + 8));
+            Vector512<int> buckets = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref b0, (nuint)i));
+            Vector512<int> valid = Vector512.LessThan(lanes, Vector512.Create(n - i));
+            Vector512<int> keep = Vector512.LessThan(buckets, edge) & valid, aside = Vector512.Equals(buckets, edge) & valid;
+            kept += Append(ref k0, ref p0, kept, keys, lowPayloads, highPayloads, keep);
+            spare += Append(ref sk0, ref sp0, spare, keys, lowPayloads, highPayloads, aside);
+        }
+        return (kept, spare);
+    }
+
+    /// <summary>Stores the keys (and payloads) selected by <paramref name="mask"/> at <paramref name="at"/>, in order;
+    /// returns their number.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Append(ref float keys, ref long payloads, int at, Vector512<float> k, Vector512<long> lowPayloads, Vector512<long> highPayloads, Vector512<int> mask)
+    {
+        Avx512F.Compress(Vector512<float>.Zero, mask.AsSingle(), k).StoreUnsafe(ref keys, (nuint)at);
+        Vector512<long> lowMask = Avx512F.ConvertToVector512Int64(mask.GetLower()), highMask = Avx512F.ConvertToVector512Int64(mask.GetUpper());
+        int low = BitOperations.PopCount(lowMask.ExtractMostSignificantBits());
+        Avx512F.Compress(Vector512<long>.Zero, lowMask, lowPayloads).StoreUnsafe(ref payloads, (nuint)at);
+        Avx512F.Compress(Vector512<long>.Zero, highMask, highPayloads).StoreUnsafe(ref payloads, (nuint)(at + low));
+        return BitOperations.PopCount(mask.ExtractMostSignificantBits());
     }
 
     /// <summary>

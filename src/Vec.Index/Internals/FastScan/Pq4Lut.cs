@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -174,16 +175,7 @@ internal static class Pq4Lut
                 throw new ArgumentException($"table entry [{i / 16}, {i % 16}] is {entries[i]}; entries must be finite.", nameof(table));
             }
         }
-        // The sum of the minima in double (eight at a time where 512-bit vectors run).
-        double sumOfMins = 0;
-        int j = 0;
-        if (wide)
-        {
-            Vector512<double> acc = Vector512<double>.Zero;
-            for (; j + 8 <= m; j += 8) acc += Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(ref mins0, (nuint)j));
-            sumOfMins = Vector512.Sum(acc);
-        }
-        for (; j < m; j++) sumOfMins += Unsafe.Add(ref mins0, j);
+        double sumOfMins = SumOfMins(ref mins0, m, wide);
         double factor = maxRange > 0 ? 255.0 / maxRange : 1.0;
         if (factor > float.MaxValue) factor = float.MaxValue; // ranges below ~1e-36: every entry rounds to 0 or 255
         // q = min(trunc((t - min) * factor + 0.5), 255): round half up (t - min >= 0 exactly, so truncation is floor).
@@ -218,6 +210,23 @@ internal static class Pq4Lut
         return float.IsFinite(bias);
     }
 
+    /// <summary>The sum of the <paramref name="m"/> row minima in double (eight at a time where 512-bit vectors run):
+    /// the bias, summed in one order by both table forms (<see cref="Pq4GroupTables"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static double SumOfMins(ref float mins0, int m, bool wide)
+    {
+        double sum = 0;
+        int j = 0;
+        if (wide)
+        {
+            Vector512<double> acc = Vector512<double>.Zero;
+            for (; j + 8 <= m; j += 8) acc += Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(ref mins0, (nuint)j));
+            sum = Vector512.Sum(acc);
+        }
+        for (; j < m; j++) sum += Unsafe.Add(ref mins0, j);
+        return sum;
+    }
+
     /// <summary>Row <paramref name="at"/>/16: <c>alpha * a + b</c> stored to the table (fused), or b.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Row(ref float a0, ref float b0, ref float t0, nuint at, Vector512<float> alpha, bool fused)
@@ -250,10 +259,17 @@ internal static class Pq4Lut
     /// smallest power of two with <c>(max - min) &gt;&gt; s &lt; 256</c> (so t is exact when max - min &lt; 256). One
     /// pass: a 256-bucket histogram of <c>(v - min) &gt;&gt; s</c>, no sort, no data-dependent branch per value.
     /// </summary>
+    /// <remarks>Where AVX-512BW runs, the bound is the k-th smallest itself (<see cref="KthSmallestAvx512"/>), which
+    /// meets the same contract.</remarks>
+    public static int KthSmallestBound(ReadOnlySpan<ushort> values, int k) => KthSmallestBoundWith(Avx512BW.IsSupported, values, k);
+
+    /// <summary>For tests: <see cref="KthSmallestBound"/> with the exact AVX-512 search (<paramref name="simd"/>, where
+    /// supported) or the histogram.</summary>
     [SkipLocalsInit]
-    public static int KthSmallestBound(ReadOnlySpan<ushort> values, int k)
+    internal static int KthSmallestBoundWith(bool simd, ReadOnlySpan<ushort> values, int k)
     {
         if (k < 1 || k > values.Length) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be 1..{values.Length}.");
+        if (simd && Avx512BW.IsSupported && values.Length <= MaxExactSearch) return KthSmallestAvx512(values, k);
         int min = TensorPrimitives.Min(values), max = TensorPrimitives.Max(values);
         int shift = 0;
         while ((max - min) >> shift >= 256) shift++;
@@ -264,6 +280,37 @@ internal static class Pq4Lut
         int bucket = 0, below = 0;
         while (below + counts[bucket] < k) below += counts[bucket++];
         return Math.Min(min + ((bucket + 1) << shift) - 1, max);
+    }
+
+    /// <summary>The most values <see cref="KthSmallestAvx512"/> takes (one scan chunk; a copy of them sits on the stack).</summary>
+    private const int MaxExactSearch = 4096;
+
+    /// <summary>
+    /// The exact k-th smallest: a binary search on the value in [min, max] (at most 16 steps), each step counting the
+    /// values at or below the midpoint with 32-lane compares and population counts; no branch per value and no
+    /// histogram to clear. The values are copied to the stack with the last register padded by 65535 (never counted:
+    /// the midpoint stays below the maximum, so below 65535).
+    /// </summary>
+    [SkipLocalsInit]
+    private static int KthSmallestAvx512(ReadOnlySpan<ushort> values, int k)
+    {
+        int n = values.Length, registers = (n + 31) / 32;
+        Span<ushort> padded = stackalloc ushort[registers * 32];
+        values.CopyTo(padded);
+        padded[n..].Fill(ushort.MaxValue);
+        ref ushort p0 = ref MemoryMarshal.GetReference(padded);
+        int lo = TensorPrimitives.Min(values), hi = TensorPrimitives.Max(values);
+        // Invariant: fewer than k values are below lo, at least k are at or below hi.
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1, count = 0;
+            Vector512<ushort> at = Vector512.Create((ushort)mid);
+            for (int r = 0; r < registers; r++)
+                count += BitOperations.PopCount(Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref p0, (nuint)(r * 32)), at).ExtractMostSignificantBits());
+            if (count >= k) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo;
     }
 
     /// <summary>The distance estimate of a uint16 sum: <c>bias + sum * (1 / scale)</c> (see <see cref="Estimate"/>).</summary>

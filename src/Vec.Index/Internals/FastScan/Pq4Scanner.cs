@@ -90,7 +90,7 @@ internal static unsafe class Pq4Scanner
             ScanScalar(packed, n, m, lut, sums);
             return;
         }
-        Run(kind, packed, n, m, lut, sums, 0, default, default);
+        Run(kind, packed, n, m, lut, sums, 0, default, default, default);
     }
 
     /// <summary>
@@ -140,8 +140,49 @@ internal static unsafe class Pq4Scanner
             }
             return count;
         }
-        return Run(kind, packed, n, m, lut, default, threshold, hits, hitSums);
+        return Run(kind, packed, n, m, lut, default, threshold, hits, default, hitSums);
     }
+
+    /// <summary>
+    /// As <see cref="ScanThreshold(Pq4ScanKind, ReadOnlySpan{byte}, int, int, ReadOnlySpan{byte}, ushort, Span{int}, Span{ushort})"/>
+    /// with 16-bit indices, for scans of at most <see cref="MaxCompactScan"/> vectors (the index scans lists in chunks of
+    /// 1,024): where AVX-512 VBMI2 runs, each block's hits and sums leave the registers by two compressing stores, with no
+    /// branch per hit. Both spans must hold <c>n</c> rounded up to a multiple of 32 values (the stores write whole blocks).
+    /// </summary>
+    /// <param name="kind">Instruction set (unsupported ones fall back, see <see cref="Resolve"/>).</param>
+    /// <param name="packed">Codes in <see cref="Pq4Layout"/> order.</param>
+    /// <param name="n">Number of vectors (0..<see cref="MaxCompactScan"/>).</param>
+    /// <param name="m">Number of sub-quantisers (1..256).</param>
+    /// <param name="lut">uint8 table, row-major <c>m x 16</c>.</param>
+    /// <param name="threshold">Exclusive bound on the sum.</param>
+    /// <param name="hits">Receives the indices (ascending).</param>
+    /// <param name="hitSums">Receives the hits' sums, aligned with <paramref name="hits"/>.</param>
+    public static int ScanThreshold(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, ushort threshold, Span<ushort> hits, Span<ushort> hitSums)
+    {
+        Check(packed, n, m, lut);
+        if (n > MaxCompactScan) throw new ArgumentOutOfRangeException(nameof(n), n, $"16-bit hit indices cover at most {MaxCompactScan} vectors.");
+        int room = (n + Pq4Layout.BlockSize - 1) / Pq4Layout.BlockSize * Pq4Layout.BlockSize;
+        if (hits.Length < room) throw new ArgumentException($"hits holds {hits.Length} values, {room} needed.", nameof(hits));
+        if (hitSums.Length < room) throw new ArgumentException($"hitSums holds {hitSums.Length} values, {room} needed.", nameof(hitSums));
+        if (n == 0) return 0;
+        kind = Resolve(kind);
+        if (kind == Pq4ScanKind.Scalar)
+        {
+            int count = 0;
+            for (int i = 0; i < n; i++)
+            {
+                ushort sum = SumScalar(packed, i, m, lut);
+                if (sum >= threshold) continue;
+                hitSums[count] = sum;
+                hits[count++] = (ushort)i;
+            }
+            return count;
+        }
+        return Run(kind, packed, n, m, lut, default, threshold, default, hits, hitSums);
+    }
+
+    /// <summary>The most vectors one scan with 16-bit hit indices covers.</summary>
+    public const int MaxCompactScan = 65536;
 
     private static void Check(ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut)
     {
@@ -164,7 +205,8 @@ internal static unsafe class Pq4Scanner
         return (ushort)s;
     }
 
-    private static int Run(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, Span<ushort> sums, ushort threshold, Span<int> hits, Span<ushort> hitSums)
+    private static int Run(Pq4ScanKind kind, ReadOnlySpan<byte> packed, int n, int m, ReadOnlySpan<byte> lut, Span<ushort> sums, ushort threshold, Span<int> hits,
+        Span<ushort> hits16, Span<ushort> hitSums)
     {
         int pairs = Pq4Layout.PaddedM(m) / 2;
         // Odd m: the kernels read a whole last pair of rows, so give them a table whose padding row is zero.
@@ -180,17 +222,18 @@ internal static unsafe class Pq4Scanner
         fixed (byte* t = table)
         fixed (ushort* s = sums)
         fixed (int* h = hits)
+        fixed (ushort* h16 = hits16)
         fixed (ushort* hs = hitSums)
         {
             return kind == Pq4ScanKind.Avx512
-                ? KernelAvx512(c, n, pairs, t, s, threshold, h, hs)
-                : KernelAvx2(c, n, pairs, t, s, threshold, h, hs);
+                ? KernelAvx512(c, n, pairs, t, s, threshold, h, h16, hs)
+                : KernelAvx2(c, n, pairs, t, s, threshold, h, h16, hs);
         }
     }
 
     /// <summary>AVX2 kernel. Writes sums when <paramref name="sums"/> is non-null, else threshold hits (and their sums
     /// when <paramref name="hitSums"/> is non-null); returns the hit count.</summary>
-    private static int KernelAvx2(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits, ushort* hitSums)
+    private static int KernelAvx2(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits, ushort* hits16, ushort* hitSums)
     {
         Vector256<byte> nibble = Vector256.Create((byte)0x0F);
         Vector128<ushort> limit = Vector128.Create(threshold);
@@ -219,17 +262,18 @@ internal static unsafe class Pq4Scanner
             Vector128<ushort> evenHi = eHi.GetLower() + eHi.GetUpper(), oddHi = oHi.GetLower() + oHi.GetUpper();
             Vector128<ushort> s0 = Sse2.UnpackLow(evenLo, oddLo), s1 = Sse2.UnpackHigh(evenLo, oddLo);
             Vector128<ushort> s2 = Sse2.UnpackLow(evenHi, oddHi), s3 = Sse2.UnpackHigh(evenHi, oddHi);
-            count = EmitBlock(s0, s1, s2, s3, b * Pq4Layout.BlockSize, n, sums, limit, tail, hits, hitSums, count);
+            count = EmitBlock(s0, s1, s2, s3, b * Pq4Layout.BlockSize, n, sums, limit, tail, hits, hits16, hitSums, count);
         }
         return count;
     }
 
     /// <summary>AVX-512BW kernel: two chunks (four sub-quantisers) per step; an odd last chunk is zero-extended (its
     /// table too, so the upper lanes add zero).</summary>
-    private static int KernelAvx512(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits, ushort* hitSums)
+    private static int KernelAvx512(byte* codes, int n, int pairs, byte* lut, ushort* sums, ushort threshold, int* hits, ushort* hits16, ushort* hitSums)
     {
         Vector512<byte> nibble = Vector512.Create((byte)0x0F);
         Vector128<ushort> limit = Vector128.Create(threshold);
+        Vector512<ushort> limit512 = Vector512.Create(threshold), lanes = Vector512<ushort>.Indices;
         ushort* tail = stackalloc ushort[Pq4Layout.BlockSize];
         int blocks = (n + Pq4Layout.BlockSize - 1) / Pq4Layout.BlockSize;
         long blockBytes = pairs * 32L;
@@ -270,7 +314,20 @@ internal static unsafe class Pq4Scanner
             Vector128<ushort> evenHi = eHi2.GetLower() + eHi2.GetUpper(), oddHi = oHi2.GetLower() + oHi2.GetUpper();
             Vector128<ushort> s0 = Sse2.UnpackLow(evenLo, oddLo), s1 = Sse2.UnpackHigh(evenLo, oddLo);
             Vector128<ushort> s2 = Sse2.UnpackLow(evenHi, oddHi), s3 = Sse2.UnpackHigh(evenHi, oddHi);
-            count = EmitBlock(s0, s1, s2, s3, b * Pq4Layout.BlockSize, n, sums, limit, tail, hits, hitSums, count);
+            if (Avx512Vbmi2.IsSupported && hits16 != null)
+            {
+                // The block's 32 sums in one register; lanes below the limit (and inside n) are compressed to the front
+                // and stored whole (the caller's buffers have room for the block), indices alike.
+                Vector512<ushort> all = Vector512.Create(Vector256.Create(s0, s1), Vector256.Create(s2, s3));
+                int first = b * Pq4Layout.BlockSize;
+                Vector512<ushort> below = Vector512.LessThan(all, limit512);
+                if (n - first < Pq4Layout.BlockSize) below &= Vector512.LessThan(lanes, Vector512.Create((ushort)(n - first)));
+                Avx512Vbmi2.Compress(Vector512<ushort>.Zero, below, all).Store(hitSums + count);
+                Avx512Vbmi2.Compress(Vector512<ushort>.Zero, below, lanes + Vector512.Create((ushort)first)).Store(hits16 + count);
+                count += BitOperations.PopCount(below.ExtractMostSignificantBits());
+                continue;
+            }
+            count = EmitBlock(s0, s1, s2, s3, b * Pq4Layout.BlockSize, n, sums, limit, tail, hits, hits16, hitSums, count);
         }
         return count;
     }
@@ -283,7 +340,7 @@ internal static unsafe class Pq4Scanner
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int EmitBlock(Vector128<ushort> s0, Vector128<ushort> s1, Vector128<ushort> s2, Vector128<ushort> s3, int first, int n,
-        ushort* sums, Vector128<ushort> limit, ushort* tail, int* hits, ushort* hitSums, int count)
+        ushort* sums, Vector128<ushort> limit, ushort* tail, int* hits, ushort* hits16, ushort* hitSums, int count)
     {
         int valid = Math.Min(Pq4Layout.BlockSize, n - first);
         if (sums != null)
@@ -303,6 +360,22 @@ internal static unsafe class Pq4Scanner
             | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
             | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
         if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
+        if (mask != 0 && hits16 != null)
+        {
+            s0.Store(tail);
+            s1.Store(tail + 8);
+            s2.Store(tail + 16);
+            s3.Store(tail + 24);
+            while (mask != 0)
+            {
+                int lane = BitOperations.TrailingZeroCount(mask);
+                hitSums[count] = tail[lane];
+                hits16[count++] = (ushort)(first + lane);
+                mask &= mask - 1;
+            }
+            return count;
+        }
+
         if (mask != 0 && hitSums != null)
         {
             s0.Store(tail);
