@@ -335,8 +335,8 @@ internal static unsafe class Pq4Scanner
     /// <summary>
     /// The end of one 32-vector block, shared by both kernels (inlined, so the kernels stay call-free): either store the
     /// block's sums (s0..s3 hold vectors 0-7, 8-15, 16-23, 24-31) or append the vectors whose sum is below the limit to
-    /// the hits (with their sums when <paramref name="hitSums"/> is non-null); lanes past <paramref name="n"/> are
-    /// dropped. Returns the new hit count.
+    /// the hits (to <paramref name="hits16"/> when it is non-null, else to <paramref name="hits"/>; with their sums when
+    /// <paramref name="hitSums"/> is non-null); lanes past <paramref name="n"/> are dropped. Returns the new hit count.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int EmitBlock(Vector128<ushort> s0, Vector128<ushort> s1, Vector128<ushort> s2, Vector128<ushort> s3, int first, int n,
@@ -360,24 +360,9 @@ internal static unsafe class Pq4Scanner
             | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
             | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
         if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
-        if (mask != 0 && hits16 != null)
-        {
-            s0.Store(tail);
-            s1.Store(tail + 8);
-            s2.Store(tail + 16);
-            s3.Store(tail + 24);
-            while (mask != 0)
-            {
-                int lane = BitOperations.TrailingZeroCount(mask);
-                hitSums[count] = tail[lane];
-                hits16[count++] = (ushort)(first + lane);
-                mask &= mask - 1;
-            }
-            return count;
-        }
-
         if (mask != 0 && hitSums != null)
         {
+            // With sums (always so for 16-bit indices): each hit's sum from the stored block.
             s0.Store(tail);
             s1.Store(tail + 8);
             s2.Store(tail + 16);
@@ -386,7 +371,9 @@ internal static unsafe class Pq4Scanner
             {
                 int lane = BitOperations.TrailingZeroCount(mask);
                 hitSums[count] = tail[lane];
-                hits[count++] = first + lane;
+                if (hits16 != null) hits16[count] = (ushort)(first + lane);
+                else hits[count] = first + lane;
+                count++;
                 mask &= mask - 1;
             }
         }
