@@ -18,7 +18,8 @@ case "$dataset" in
 esac
 nprobe="${NPROBE:-1,2,4,8,16,32,64,128}"; refine="${REFINE:-4}"; k="${K:-10}"; seed="${SEED:-1234}"
 quick=(); [[ "${QUICK:-0}" == 1 ]] && quick=(--quick)
-export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
+source bench/blas-coretype.sh
+export OPENBLAS_CORETYPE="$blas_coretype" OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 
 dotnet build bench/Vec.Bench -c Release --nologo -v q
 bench=(dotnet bench/Vec.Bench/bin/Release/net10.0/Vec.Bench.dll)

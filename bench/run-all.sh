@@ -15,7 +15,8 @@ if ! /usr/bin/python3 -c "import faiss" 2>/dev/null; then
   echo "FAISS peer missing: apt-get install -y python3-faiss python3-hnswlib libopenblas0-openmp" >&2
   exit 1
 fi
-export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
+source bench/blas-coretype.sh
+export OPENBLAS_CORETYPE="$blas_coretype" OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 
 dotnet build bench/Vec.Bench -c Release --nologo -v q
 bench=(dotnet bench/Vec.Bench/bin/Release/net10.0/Vec.Bench.dll)

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${THREADS:-$(nproc)}"
-export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
+source bench/blas-coretype.sh
+export OPENBLAS_CORETYPE="$blas_coretype" OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 dotnet build bench/Vec.Bench -c Release --nologo -v q
 dotnet bench/Vec.Bench/bin/Release/net10.0/Vec.Bench.dll search-compare --threads "$threads" "$@"

@@ -157,7 +157,7 @@ internal static class RecBench
         foreach (string a in new[] { Path.Combine(Data.RepoRoot(), "bench", "peers", "rec_numpy.py"), "--train", trainPath, "--threads", threads.ToString(CultureInfo.InvariantCulture),
                      "--repeats", repeats.ToString(CultureInfo.InvariantCulture), "--ease-lambda", lambda.ToString(CultureInfo.InvariantCulture), "--json", jsonPath, "--lists-out", Path.Combine(dir, "lists") })
             psi.ArgumentList.Add(a);
-        psi.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
+        psi.Environment["OPENBLAS_CORETYPE"] = Data.BlasCoreType;
         using Process p = Process.Start(psi)!;
         p.StandardOutput.ReadToEnd();
         string err = p.StandardError.ReadToEnd();
@@ -169,7 +169,7 @@ internal static class RecBench
         }
 
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(jsonPath));
-        notes.Add($"Peer: {doc.RootElement.GetProperty("peer").GetString()}, {threads} BLAS threads, OPENBLAS_CORETYPE=SkylakeX; EASE lambda {lambda.ToString(CultureInfo.InvariantCulture)} on both sides; \"same lists\" = share of users whose top-10 sets are identical.");
+        notes.Add($"Peer: {doc.RootElement.GetProperty("peer").GetString()}, {threads} BLAS threads, OPENBLAS_CORETYPE={Data.BlasCoreType}; EASE lambda {lambda.ToString(CultureInfo.InvariantCulture)} on both sides; \"same lists\" = share of users whose top-10 sets are identical.");
         var result = new Dictionary<string, (double, double, string)>();
         foreach (JsonElement r in doc.RootElement.GetProperty("results").EnumerateArray())
             result[r.GetProperty("model").GetString()!] = (r.GetProperty("fit_s").GetDouble(), r.GetProperty("recommend_s").GetDouble(), r.GetProperty("lists_file").GetString()!);

@@ -188,11 +188,11 @@ public static class SearchCompare
                      "--threads", threads.ToString(CultureInfo.InvariantCulture), "--repeats", repeats.ToString(CultureInfo.InvariantCulture),
                      "--single-queries", single.ToString(CultureInfo.InvariantCulture), "--ids", idsPath })
             psi.ArgumentList.Add(a);
-        // Same threads as VecRec; the core type lets OpenBLAS use its AVX-512 sgemm (FAISS's batch path).
+        // Same threads as VecRec; the core type lets OpenBLAS use its AVX-512 sgemm (FAISS's batch path) where the CPU has it.
         string t = threads.ToString(CultureInfo.InvariantCulture);
         psi.Environment["OMP_NUM_THREADS"] = t;
         psi.Environment["OPENBLAS_NUM_THREADS"] = t;
-        psi.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
+        psi.Environment["OPENBLAS_CORETYPE"] = Data.BlasCoreType;
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {python}");
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();

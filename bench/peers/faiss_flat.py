@@ -7,7 +7,7 @@ Reads a base and a query set from TEXMEX .fvecs files, builds faiss.IndexFlatIP 
 on --threads OpenMP threads (faiss.omp_set_num_threads). Prints one JSON object on stdout; with --ids writes
 the batch result ids as .ivecs (nq records of k int32) so the caller can compute recall against its own results.
 
-Run it with /usr/bin/python3 (Debian's python3-faiss) and OPENBLAS_CORETYPE=SkylakeX, OMP_NUM_THREADS=<threads>:
+Run it with /usr/bin/python3 (Debian's python3-faiss) and OPENBLAS_CORETYPE=SkylakeX (Zen on a CPU without AVX-512), OMP_NUM_THREADS=<threads>:
 without the core type OpenBLAS falls back to a generic sgemm and FAISS's batch path is handicapped.
 """
 import argparse

@@ -22,7 +22,8 @@ Threads: faiss.omp_set_num_threads(--threads) and hnswlib num_threads = --thread
 Ground truth: --gt (for cosine its _cosine sibling, for ip its _ip sibling when present, else computed), otherwise
 exact with IndexFlat on the same (normalised) vectors.
 
-Run it with /usr/bin/python3 (Debian's python3-faiss 1.7.3, python3-hnswlib) and OPENBLAS_CORETYPE=SkylakeX.
+Run it with /usr/bin/python3 (Debian's python3-faiss 1.7.3, python3-hnswlib) and OPENBLAS_CORETYPE=SkylakeX on an AVX-512
+CPU (Zen on an AVX2-only one; left unset, the script picks by /proc/cpuinfo).
 Prints a table; --json FILE writes the report atomically.
 """
 import argparse
@@ -133,6 +134,16 @@ def sweep(name, label, values, set_param, search, xq, k, truth, single, repeats,
             f"single {row['single_qps']:>9.0f} QPS")
 
 
+
+def blas_coretype():
+    """OpenBLAS kernels for this CPU: SkylakeX where AVX-512 exists (the environment's Haswell pin halves BLAS speed
+    there), Zen (AVX2) elsewhere (SkylakeX kernels die of an illegal instruction without AVX-512)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "SkylakeX" if " avx512f" in f.read() else "Zen"
+    except OSError:
+        return "Zen"
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--base", required=True, help=".fvecs database vectors")
@@ -161,7 +172,7 @@ def main():
     if a.threads and a.threads > 0:
         os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
         os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
-    os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+    os.environ.setdefault("OPENBLAS_CORETYPE", blas_coretype())
     faiss_pythonpath = os.environ.get("FAISS_PYTHONPATH") or None
     if faiss_pythonpath:
         for entry in reversed([e for e in faiss_pythonpath.split(os.pathsep) if e]):

@@ -7,7 +7,7 @@ Reads a users x items training matrix written by the .NET side and times, on the
   * item-kNN, cosine on the binary matrix, all neighbours (the "computed here" baseline of recsys-protocols.md):
     S = normalised X^T X with a zero diagonal; recommend-all = X @ S, seen removed, top-k.
 BLAS threads follow --threads (OpenBLAS via OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, set before NumPy loads).
-Run with /usr/bin/python3 and OPENBLAS_CORETYPE=SkylakeX (Debian's environment otherwise pins Haswell kernels).
+Run with /usr/bin/python3 and OPENBLAS_CORETYPE=SkylakeX (Zen on a CPU without AVX-512) (Debian's environment otherwise pins Haswell kernels).
 
 Input (--train FILE): little-endian int32 users, int32 items, int32 nnz, then nnz records of
 (int32 user, int32 item, float32 value). Output (--json FILE): {"peer", "threads", "results": [{"model", "fit_s",

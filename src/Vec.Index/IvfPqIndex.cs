@@ -1327,8 +1327,9 @@ public sealed class IvfPqIndex : IVectorIndex
             Sse.Prefetch0(start + bytes - 1);
         }
 
-        /// <summary>|a - b|^2: four 512-bit accumulators when the length is a multiple of 64 (most embedding sizes),
-        /// else through TensorPrimitives (which returns the root, squared here).</summary>
+        /// <summary>|a - b|^2: four 512-bit accumulators when the length is a multiple of 64 (most embedding sizes), four
+        /// 256-bit ones (AVX2 machines) when it is a multiple of 32, else through TensorPrimitives (which returns the root,
+        /// squared here).</summary>
         private static float SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
         {
             int n = a.Length;
@@ -1348,6 +1349,23 @@ public sealed class IvfPqIndex : IVectorIndex
                     s3 = Vector512.FusedMultiplyAdd(d3, d3, s3);
                 }
                 return Vector512.Sum((s0 + s1) + (s2 + s3));
+            }
+            if (Vector256.IsHardwareAccelerated && n % 32 == 0 && b.Length == n)
+            {
+                ref float x = ref MemoryMarshal.GetReference(a), y = ref MemoryMarshal.GetReference(b);
+                Vector256<float> s0 = Vector256<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+                for (nuint i = 0; i < (nuint)n; i += 32)
+                {
+                    Vector256<float> d0 = Vector256.LoadUnsafe(ref x, i) - Vector256.LoadUnsafe(ref y, i);
+                    Vector256<float> d1 = Vector256.LoadUnsafe(ref x, i + 8) - Vector256.LoadUnsafe(ref y, i + 8);
+                    Vector256<float> d2 = Vector256.LoadUnsafe(ref x, i + 16) - Vector256.LoadUnsafe(ref y, i + 16);
+                    Vector256<float> d3 = Vector256.LoadUnsafe(ref x, i + 24) - Vector256.LoadUnsafe(ref y, i + 24);
+                    s0 = Vector256.FusedMultiplyAdd(d0, d0, s0);
+                    s1 = Vector256.FusedMultiplyAdd(d1, d1, s1);
+                    s2 = Vector256.FusedMultiplyAdd(d2, d2, s2);
+                    s3 = Vector256.FusedMultiplyAdd(d3, d3, s3);
+                }
+                return Vector256.Sum((s0 + s1) + (s2 + s3));
             }
             float dist = TensorPrimitives.Distance(a, b);
             return dist * dist;

@@ -16,11 +16,11 @@ public class CandidateReservoirTests
     [InlineData(100, 2000)]
     public void Keeps_the_capacity_smallest_keys_with_ties_and_any_push_order(int capacity, int pushes)
     {
-        foreach (bool simd in Paths())
+        foreach (CandidateReservoir.Path path in CandidateReservoir.Supported)
         for (int seed = 0; seed < 20; seed++)
         {
             var rng = new Random(seed * 7919 + capacity);
-            var reservoir = new CandidateReservoir(simd);
+            var reservoir = new CandidateReservoir(path);
             reservoir.Reset(capacity);
             var admitted = new List<(float Key, long Payload)>();
             for (int i = 0; i < pushes; i++)
@@ -36,16 +36,12 @@ public class CandidateReservoirTests
             var payloads = new long[capacity];
             int n = reservoir.Drain(keys, payloads, sort: true);
             float[] expected = [.. admitted.Select(a => a.Key).Order().Take(capacity)];
-            Assert.True(expected.SequenceEqual(keys[..n]), $"seed {seed} simd {simd}: kept keys differ from the {capacity} smallest admitted");
+            Assert.True(expected.SequenceEqual(keys[..n]), $"seed {seed} path {path}: kept keys differ from the {capacity} smallest admitted");
             for (int i = 0; i < n; i++) Assert.Contains((keys[i], payloads[i]), admitted); // each key travels with its payload
             Assert.Equal(payloads[..n].Length, payloads[..n].Distinct().Count());
             Assert.Equal(0, reservoir.Count);
         }
     }
-
-    /// <summary>The reservoir's paths this machine runs: scalar always, AVX-512 where supported.</summary>
-    private static bool[] Paths() =>
-        System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? [false, true] : [false];
 
     [Theory]
     [InlineData(1, 0)]
@@ -57,11 +53,11 @@ public class CandidateReservoirTests
     [InlineData(100, 2500)]
     public void PushHits_keeps_the_capacity_smallest_estimates_on_both_paths(int capacity, int hitsTotal)
     {
-        foreach (bool simd in Paths())
+        foreach (CandidateReservoir.Path path in CandidateReservoir.Supported)
             for (int seed = 0; seed < 10; seed++)
             {
                 var rng = new Random(seed * 104729 + capacity * 31 + hitsTotal);
-                var reservoir = new CandidateReservoir(simd);
+                var reservoir = new CandidateReservoir(path);
                 reservoir.Reset(capacity);
                 var eligible = new List<(float Key, long Payload)>();
                 int done = 0, chunk = 0;
@@ -96,20 +92,23 @@ public class CandidateReservoirTests
                 var payloads = new long[keys.Length];
                 int n = reservoir.Drain(keys, payloads, sort: true);
                 float[] expected = [.. eligible.Select(e => e.Key).Order().Take(capacity)];
-                Assert.True(expected.SequenceEqual(keys[..n]), $"seed {seed} simd {simd}: kept {n} keys differ from the {capacity} smallest eligible");
+                Assert.True(expected.SequenceEqual(keys[..n]), $"seed {seed} path {path}: kept {n} keys differ from the {capacity} smallest eligible");
                 var byPayload = eligible.ToDictionary(e => e.Payload, e => e.Key);
                 for (int i = 0; i < n; i++)
-                    Assert.True(byPayload.TryGetValue(payloads[i], out float key) && key == keys[i], $"seed {seed} simd {simd}: payload {payloads[i]} lost its key");
+                    Assert.True(byPayload.TryGetValue(payloads[i], out float key) && key == keys[i], $"seed {seed} path {path}: payload {payloads[i]} lost its key");
             }
     }
 
     [Fact]
     public void PushHits_rejects_short_spans_on_the_vector_path()
     {
-        if (!Paths().Contains(true)) return; // the scalar path reads only count values
-        var reservoir = new CandidateReservoir(simd: true);
-        reservoir.Reset(10);
-        Assert.Equal("sums", Assert.Throws<ArgumentException>(() => reservoir.PushHits(new ushort[17], new ushort[32], 17, 1, 0, 65535, 0)).ParamName);
+        foreach (CandidateReservoir.Path path in CandidateReservoir.Supported.Where(p => p != CandidateReservoir.Path.Scalar))
+        {
+            // The scalar path reads only count values; the vector paths need count rounded up to 16.
+            var reservoir = new CandidateReservoir(path);
+            reservoir.Reset(10);
+            Assert.Equal("sums", Assert.Throws<ArgumentException>(() => reservoir.PushHits(new ushort[17], new ushort[32], 17, 1, 0, 65535, 0)).ParamName);
+        }
     }
 
     [Fact]

@@ -24,6 +24,10 @@ public sealed class FastScanGroupTablesTests
         return (pq, terms, new Pq4GroupTables(pq, terms, lists));
     }
 
+    /// <summary>The register widths this machine runs: 512-bit where <see cref="Pq4GroupTables.Wide"/>, and always
+    /// 256-bit (the AVX2 form).</summary>
+    private static readonly bool[] Widths = Pq4GroupTables.Wide ? [true, false] : [false];
+
     /// <summary>Row-major m x 16 from the group layout.</summary>
     private static float[] RowMajor(Pq4GroupTables group, ReadOnlySpan<float> t)
     {
@@ -89,16 +93,18 @@ public sealed class FastScanGroupTablesTests
                     for (int c = 0; c < 16; c++) Assert.Equal(0f, ipT[c * group.PaddedM + Pq4GroupTables.Position(r)]);
 
                 for (int l = 0; l < 4; l++)
+                    foreach (bool wide in Widths)
                 {
-                    // The row-major form on the same floats: identical bytes, scale and bias; Expand gives its float table.
+                    // The row-major form on the same floats at the same register width: identical bytes, scale and
+                    // bias; Expand gives its float table.
                     float[] a = fromGroup, b = RowMajor(group, group.Terms(l));
                     var table = new float[m * 16];
                     var want = new byte[Pq4Layout.PaddedM(m) * 16];
-                    Assert.True(Pq4Lut.TryQuantizeFused(a, -2f, b, table, m, want, out float scale, out float bias));
+                    Assert.True(Pq4Lut.TryQuantizeFusedWith(wide, a, -2f, b, table, m, want, out float scale, out float bias));
                     var lut = new byte[group.LutBytes];
                     lut.AsSpan().Fill(0xCD);
-                    Assert.True(group.TryQuantizeFused(ipT, -2f, group.Terms(l), lut, out float scale2, out float bias2));
-                    Assert.True(want.AsSpan().SequenceEqual(lut.AsSpan(0, want.Length)), $"seed {seed} list {l}: bytes differ");
+                    Assert.True(group.TryQuantizeFusedWith(wide, ipT, -2f, group.Terms(l), lut, out float scale2, out float bias2));
+                    Assert.True(want.AsSpan().SequenceEqual(lut.AsSpan(0, want.Length)), $"seed {seed} list {l} wide {wide}: bytes differ");
                     Assert.All(lut.AsSpan(want.Length).ToArray(), x => Assert.Equal(0, x)); // padding rows are zero
                     Assert.Equal(scale, scale2);
                     Assert.Equal(bias, bias2);
@@ -113,6 +119,11 @@ public sealed class FastScanGroupTablesTests
     public void Refuses_overflow_and_unscalable_ranges_and_keeps_constant_tables()
     {
         if (!Pq4GroupTables.IsSupported) return;
+        foreach (bool wide in Widths) RefusalsAt(wide);
+    }
+
+    private static void RefusalsAt(bool wide)
+    {
         var rng = new Random(5);
         var (_, _, group) = Make(rng, 20, 2, 1);
         var lut = new byte[group.LutBytes];
@@ -121,13 +132,13 @@ public sealed class FastScanGroupTablesTests
         // Constant rows: range 0, scale 1, all bytes 0, bias the sum of the rows' values.
         for (int r = 0; r < 20; r++)
             for (int c = 0; c < 16; c++) b[c * group.PaddedM + Pq4GroupTables.Position(r)] = r;
-        Assert.True(group.TryQuantizeFused(a, -2f, b, lut, out float scale, out float bias));
+        Assert.True(group.TryQuantizeFusedWith(wide, a, -2f, b, lut, out float scale, out float bias));
         Assert.Equal(1f, scale);
         Assert.Equal(190f, bias);
         Assert.All(lut, x => Assert.Equal(0, x));
         // -2 a + b overflows to -infinity in one entry: refused (the caller scores with the float table).
         a[5 * group.PaddedM + 7] = 3e38f;
-        Assert.False(group.TryQuantizeFused(a, -2f, b, lut, out _, out _));
+        Assert.False(group.TryQuantizeFusedWith(wide, a, -2f, b, lut, out _, out _));
         var expanded = new float[20 * 16];
         group.Expand(a, -2f, b, expanded);
         Assert.Equal(float.NegativeInfinity, expanded[Pq4GroupTables.Position(7) * 16 + 5]);
@@ -135,15 +146,15 @@ public sealed class FastScanGroupTablesTests
         Array.Clear(a);
         a[0] = -2e38f;
         b[0] = 3e38f;
-        Assert.False(group.TryQuantizeFused(a, -2f, b, lut, out _, out _));
+        Assert.False(group.TryQuantizeFusedWith(wide, a, -2f, b, lut, out _, out _));
         // A range too small to scale in float (about 1e-36): refused.
         Array.Clear(a);
         Array.Clear(b);
         b[3 * group.PaddedM] = 1e-40f;
-        Assert.False(group.TryQuantizeFused(a, -2f, b, lut, out _, out _));
+        Assert.False(group.TryQuantizeFusedWith(wide, a, -2f, b, lut, out _, out _));
         // Short spans name the argument.
-        Assert.Equal("a", Assert.Throws<ArgumentException>(() => group.TryQuantizeFused(new float[3], -2f, b, lut, out _, out _)).ParamName);
-        Assert.Equal("lut", Assert.Throws<ArgumentException>(() => group.TryQuantizeFused(a, -2f, b, new byte[3], out _, out _)).ParamName);
+        Assert.Equal("a", Assert.Throws<ArgumentException>(() => group.TryQuantizeFusedWith(wide, new float[3], -2f, b, lut, out _, out _)).ParamName);
+        Assert.Equal("lut", Assert.Throws<ArgumentException>(() => group.TryQuantizeFusedWith(wide, a, -2f, b, new byte[3], out _, out _)).ParamName);
     }
 
     [Fact]

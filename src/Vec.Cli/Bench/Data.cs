@@ -115,6 +115,21 @@ public static class Data
         throw new InvalidOperationException("Cannot find the repository root (VecRec.sln) above the working directory.");
     }
 
+    /// <summary>
+    /// OpenBLAS kernel family for a BLAS-backed peer on this CPU: <c>SkylakeX</c> where AVX-512 exists (the environment
+    /// pins Haswell kernels, which halve the peer's speed there), <c>Zen</c> (AVX2 kernels) elsewhere, where SkylakeX
+    /// kernels die of an illegal instruction. Env <c>VECREC_BLAS_CORETYPE</c> overrides it.
+    /// </summary>
+    public static string BlasCoreType
+    {
+        get
+        {
+            string? env = Environment.GetEnvironmentVariable("VECREC_BLAS_CORETYPE");
+            if (!string.IsNullOrWhiteSpace(env)) return env;
+            return System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "SkylakeX" : "Zen";
+        }
+    }
+
     /// <summary>Shared data directory: env <c>VECREC_SHARED</c>, default <c>../shared</c> relative to the repository root.</summary>
     public static string SharedDirectory()
     {

@@ -16,7 +16,20 @@ namespace Vec.Index.Internals;
 /// </summary>
 internal sealed class CandidateReservoir
 {
-    private readonly bool _simd;
+    /// <summary>The admission and cut paths a reservoir runs.</summary>
+    internal enum Path
+    {
+        /// <summary>Plain scalar loops (the reference).</summary>
+        Scalar,
+
+        /// <summary>8 keys per step; compaction by permutations from a table (AVX2).</summary>
+        Avx2,
+
+        /// <summary>16 keys per step; compaction by compressing stores (AVX-512F and BW).</summary>
+        Avx512,
+    }
+
+    private readonly Path _path;
     private float[] _keys = new float[16];
     private long[] _payloads = new long[16];
     private int _limit;
@@ -24,18 +37,26 @@ internal sealed class CandidateReservoir
     private float[] _spareKeys = [];
     private long[] _sparePayloads = [];
 
-    /// <summary>A reservoir using AVX-512 where the machine has it (AVX-512F and BW).</summary>
+    /// <summary>A reservoir on the widest path this machine runs.</summary>
     public CandidateReservoir()
-        : this(Avx512F.IsSupported && Avx512BW.IsSupported)
+        : this(Best)
     {
     }
 
-    /// <summary>For tests: a reservoir with the AVX-512 paths (<paramref name="simd"/>, needs AVX-512F and BW) or the
-    /// scalar ones; both keep the same candidates.</summary>
-    internal CandidateReservoir(bool simd)
+    /// <summary>For tests: a reservoir on <paramref name="path"/> (one of <see cref="Supported"/>); every path keeps the
+    /// same candidates.</summary>
+    internal CandidateReservoir(Path path)
     {
-        _simd = simd && Avx512F.IsSupported && Avx512BW.IsSupported;
+        if (!Supported.Contains(path)) throw new PlatformNotSupportedException($"This machine does not run the reservoir's {path} path.");
+        _path = path;
     }
+
+    /// <summary>The paths this machine runs, scalar first.</summary>
+    internal static Path[] Supported { get; } =
+        Avx512F.IsSupported && Avx512BW.IsSupported ? [Path.Scalar, Path.Avx2, Path.Avx512]
+        : Avx2.IsSupported ? [Path.Scalar, Path.Avx2] : [Path.Scalar];
+
+    private static Path Best => Supported[^1];
 
     /// <summary>Candidates kept by <see cref="Drain"/>.</summary>
     public int Capacity { get; private set; }
@@ -82,14 +103,19 @@ internal sealed class CandidateReservoir
     /// Admits a fast-scan chunk's hits: hit h (position <paramref name="hits"/>[h], uint16 sum <paramref name="sums"/>[h])
     /// has the estimate <c>bias + sum * inverseScale</c> (as <c>Pq4Lut.Estimate</c>) and enters, with payload
     /// <c>payloadBase + position</c>, when its sum is at most <paramref name="maxSum"/> and its estimate below the
-    /// threshold. With AVX-512, 16 hits at a time by compressing stores (the spans must then be readable up to
-    /// <paramref name="count"/> rounded up to 16); the reservoir is cut after a register that fills it, so the threshold
+    /// threshold. With AVX-512, 16 hits at a time by compressing stores, with AVX2 8 at a time by permutations (the
+    /// spans must then be readable up to <paramref name="count"/> rounded up to 16); the reservoir is cut after a register that fills it, so the threshold
     /// of a register is the one before it (which admits a superset; the kept best are the same).
     /// </summary>
     public void PushHits(ReadOnlySpan<ushort> sums, ReadOnlySpan<ushort> hits, int count, float inverseScale, float bias, int maxSum, long payloadBase)
     {
         int i = 0;
-        if (_simd)
+        if (_path == Path.Avx2)
+        {
+            PushHitsAvx2(sums, hits, count, inverseScale, bias, maxSum, payloadBase);
+            return;
+        }
+        if (_path == Path.Avx512)
         {
             int room = (count + 15) & ~15;
             if (sums.Length < room || hits.Length < room) throw new ArgumentException($"sums and hits must hold {room} values.", nameof(sums));
@@ -120,6 +146,79 @@ internal sealed class CandidateReservoir
             float key = bias + sums[i] * inverseScale;
             if (key < Threshold) Push(key, payloadBase + hits[i]);
         }
+    }
+
+    /// <summary><see cref="PushHits"/> on AVX2: 8 hits per step, admitted keys and payloads moved to the front of their
+    /// registers by permutations from <see cref="Compaction"/> and stored whole (the buffers have slack for that).</summary>
+    private void PushHitsAvx2(ReadOnlySpan<ushort> sums, ReadOnlySpan<ushort> hits, int count, float inverseScale, float bias, int maxSum, long payloadBase)
+    {
+        int room = (count + 15) & ~15;
+        if (sums.Length < room || hits.Length < room) throw new ArgumentException($"sums and hits must hold {room} values.", nameof(sums));
+        ref ushort s0 = ref MemoryMarshal.GetReference(sums);
+        ref ushort h0 = ref MemoryMarshal.GetReference(hits);
+        Vector256<float> scale = Vector256.Create(inverseScale), offset = Vector256.Create(bias);
+        Vector256<int> most = Vector256.Create(maxSum), lanes = Vector256<int>.Indices;
+        Vector256<long> baseline = Vector256.Create(payloadBase);
+        for (int i = 0; i < count; i += 8)
+        {
+            Vector256<int> sum = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref s0, (nuint)i));
+            Vector256<float> key = offset + Vector256.ConvertToSingle(sum) * scale;
+            Vector256<int> admit = Vector256.LessThan(key, Vector256.Create(Threshold)).AsInt32() & Vector256.LessThanOrEqual(sum, most)
+                & Vector256.LessThan(lanes, Vector256.Create(count - i));
+            uint mask = admit.AsSingle().ExtractMostSignificantBits();
+            if (mask == 0) continue;
+            Vector128<ushort> at = Vector128.LoadUnsafe(ref h0, (nuint)i);
+            Vector256<long> lowPayloads = baseline + Avx2.ConvertToVector256Int64(at).AsInt64();
+            Vector256<long> highPayloads = baseline + Avx2.ConvertToVector256Int64(Sse2.ShiftRightLogical128BitLane(at, 8)).AsInt64();
+            Count += Append8(ref MemoryMarshal.GetArrayDataReference(_keys), ref MemoryMarshal.GetArrayDataReference(_payloads), Count, key,
+                lowPayloads, highPayloads, mask);
+            if (Count >= _limit) Cut();
+        }
+    }
+
+    /// <summary>
+    /// Per 8-bit mask, the lane indices (one byte each) that move the selected lanes of an 8 x 32-bit register to its
+    /// front in order, then, at offset 2048, per 4-bit mask the 32-bit lane pairs doing the same for 4 x 64-bit lanes.
+    /// </summary>
+    private static readonly byte[] Compaction = BuildCompaction();
+
+    private static byte[] BuildCompaction()
+    {
+        var table = new byte[256 * 8 + 16 * 8];
+        for (int mask = 0; mask < 256; mask++)
+        {
+            int o = 0;
+            for (int lane = 0; lane < 8; lane++)
+                if ((mask >> lane & 1) != 0) table[mask * 8 + o++] = (byte)lane;
+        }
+        for (int mask = 0; mask < 16; mask++)
+        {
+            int o = 0;
+            for (int lane = 0; lane < 4; lane++)
+                if ((mask >> lane & 1) != 0)
+                {
+                    table[2048 + mask * 8 + o++] = (byte)(2 * lane);
+                    table[2048 + mask * 8 + o++] = (byte)(2 * lane + 1);
+                }
+        }
+        return table;
+    }
+
+    /// <summary>Stores the keys (and payloads: lanes 0-3 low, 4-7 high) selected by the 8-bit <paramref name="mask"/> at
+    /// <paramref name="at"/>, in order, writing whole registers; returns their number.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe int Append8(ref float keys, ref long payloads, int at, Vector256<float> k, Vector256<long> lowPayloads, Vector256<long> highPayloads, uint mask)
+    {
+        ref byte table = ref MemoryMarshal.GetArrayDataReference(Compaction);
+        Vector256<int> order = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref table, mask * 8))).AsByte());
+        Avx2.PermuteVar8x32(k, order).StoreUnsafe(ref keys, (nuint)at);
+        uint lowMask = mask & 15, highMask = mask >> 4;
+        Vector256<int> lowOrder = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref table, 2048 + lowMask * 8))).AsByte());
+        Vector256<int> highOrder = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref table, 2048 + highMask * 8))).AsByte());
+        int low = BitOperations.PopCount(lowMask);
+        Avx2.PermuteVar8x32(lowPayloads.AsInt32(), lowOrder).AsInt64().StoreUnsafe(ref payloads, (nuint)at);
+        Avx2.PermuteVar8x32(highPayloads.AsInt32(), highOrder).AsInt64().StoreUnsafe(ref payloads, (nuint)(at + low));
+        return BitOperations.PopCount(mask);
     }
 
     /// <summary>
@@ -184,8 +283,12 @@ internal sealed class CandidateReservoir
         byte[] buckets = _buckets;
         float f = 256f / (hi - lo);
         if (!float.IsFinite(f)) f = float.MaxValue; // a span below ~1e-38: buckets are still ordered, only coarser
-        int from = 0;
-        if (_simd) from = BucketsAvx512(n, lo, f);
+        int from = _path switch
+        {
+            Path.Avx512 => BucketsAvx512(n, lo, f),
+            Path.Avx2 => BucketsAvx2(n, lo, f),
+            _ => 0,
+        };
         for (int i = from; i < n; i++) buckets[i] = (byte)Math.Min((int)((keys[i] - lo) * f), 255); // monotone; 0 <= b as key >= lo
         foreach (byte b in buckets.AsSpan(0, n)) counts[b]++;
 
@@ -196,7 +299,8 @@ internal sealed class CandidateReservoir
         float[] spareKeys = _spareKeys;
         long[] sparePayloads = _sparePayloads;
         int kept = 0, spare = 0;
-        if (_simd) (kept, spare) = CompactAvx512(n, boundary);
+        if (_path == Path.Avx512) (kept, spare) = CompactAvx512(n, boundary);
+        else if (_path == Path.Avx2) (kept, spare) = CompactAvx2(n, boundary);
         else for (int i = 0; i < n; i++)
         {
             float key = keys[i];
@@ -234,6 +338,46 @@ internal sealed class CandidateReservoir
             Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32Native(x)).StoreUnsafe(ref b0, (nuint)i);
         }
         return i;
+    }
+
+    /// <summary><see cref="BucketsAvx512"/> with 256-bit registers.</summary>
+    private int BucketsAvx2(int n, float lo, float f)
+    {
+        ref float k0 = ref MemoryMarshal.GetArrayDataReference(_keys);
+        ref byte b0 = ref MemoryMarshal.GetArrayDataReference(_buckets);
+        Vector256<float> low = Vector256.Create(lo), scale = Vector256.Create(f), top = Vector256.Create(255f);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            Vector256<int> x = Vector256.ConvertToInt32Native(Vector256.MinNative((Vector256.LoadUnsafe(ref k0, (nuint)i) - low) * scale, top));
+            Vector128<ushort> words = Sse41.PackUnsignedSaturate(x.GetLower(), x.GetUpper());
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref b0, i), Sse2.PackUnsignedSaturate(words.AsInt16(), words.AsInt16()).AsUInt64().ToScalar());
+        }
+        return i;
+    }
+
+    /// <summary><see cref="CompactAvx512"/> on AVX2: 8 keys per step, by permutations (<see cref="Append8"/>).</summary>
+    private (int Kept, int Spare) CompactAvx2(int n, int boundary)
+    {
+        ref float k0 = ref MemoryMarshal.GetArrayDataReference(_keys);
+        ref long p0 = ref MemoryMarshal.GetArrayDataReference(_payloads);
+        ref byte b0 = ref MemoryMarshal.GetArrayDataReference(_buckets);
+        ref float sk0 = ref MemoryMarshal.GetArrayDataReference(_spareKeys);
+        ref long sp0 = ref MemoryMarshal.GetArrayDataReference(_sparePayloads);
+        Vector256<int> edge = Vector256.Create(boundary), lanes = Vector256<int>.Indices;
+        int kept = 0, spare = 0;
+        for (int i = 0; i < n; i += 8)
+        {
+            Vector256<float> keys = Vector256.LoadUnsafe(ref k0, (nuint)i);
+            Vector256<long> lowPayloads = Vector256.LoadUnsafe(ref p0, (nuint)i), highPayloads = Vector256.LoadUnsafe(ref p0, (nuint)(i + 4));
+            Vector256<int> buckets = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b0, i))).AsByte());
+            Vector256<int> valid = Vector256.LessThan(lanes, Vector256.Create(n - i));
+            uint keep = (Vector256.LessThan(buckets, edge) & valid).AsSingle().ExtractMostSignificantBits();
+            uint aside = (Vector256.Equals(buckets, edge) & valid).AsSingle().ExtractMostSignificantBits();
+            kept += Append8(ref k0, ref p0, kept, keys, lowPayloads, highPayloads, keep);
+            spare += Append8(ref sk0, ref sp0, spare, keys, lowPayloads, highPayloads, aside);
+        }
+        return (kept, spare);
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ namespace Vec.Index.Internals.FastScan;
 
 /// <summary>
 /// The L2 fast scan's per-probe tables in a group-transposed layout, so that building and quantising a probe's uint8
-/// table (<see cref="Pq4Lut"/>'s fused form) needs no horizontal reductions: AVX-512 only (<see cref="IsSupported"/>).
+/// table (<see cref="Pq4Lut"/>'s fused form) needs no horizontal reductions: with 512-bit registers where AVX-512
+/// exists, 256-bit (AVX2) elsewhere (<see cref="IsSupported"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -38,8 +39,16 @@ internal sealed class Pq4GroupTables
     private readonly float[] _codebooks;
     private readonly int[] _queryMap;
 
-    /// <summary>Whether this machine runs the group form (AVX-512F and BW).</summary>
-    public static bool IsSupported => Avx512F.IsSupported && Avx512BW.IsSupported;
+    /// <summary>Whether this machine runs the group form: with 512-bit registers (<see cref="Wide"/>) or with 256-bit
+    /// ones (AVX2 and FMA).</summary>
+    public static bool IsSupported => Wide || Narrow;
+
+    /// <summary>The 512-bit form runs here: where the row-major form runs 512-bit (<see cref="Pq4Lut.Wide"/>, whose
+    /// bias summation order it shares) and AVX-512BW exists.</summary>
+    internal static bool Wide { get; } = Pq4Lut.Wide && Avx512BW.IsSupported;
+
+    /// <summary>The 256-bit form runs here (AVX2 and FMA).</summary>
+    internal static bool Narrow { get; } = Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>Builds the group-transposed term tables of <paramref name="lists"/> lists from the row-major ones
     /// (<paramref name="termTables"/>: lists x M x 16) and the codebooks of <paramref name="pq"/> (4-bit).</summary>
@@ -102,6 +111,7 @@ internal sealed class Pq4GroupTables
     public long Floats => _terms.LongLength + _codebooks.LongLength;
 
     /// <summary>The position of row <paramref name="row"/> among the 16 lanes of its group (an involution).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Position(int row) => (row & ~15) | ((row & 3) << 2) | ((row >> 2) & 3);
 
     /// <summary>List <paramref name="list"/>'s term table in the group layout.</summary>
@@ -135,21 +145,45 @@ internal sealed class Pq4GroupTables
         ref float q0 = ref MemoryMarshal.GetReference(queryT);
         ref float b0 = ref MemoryMarshal.GetArrayDataReference(_codebooks);
         ref float o0 = ref MemoryMarshal.GetReference(output);
-        Vector512<float> total = Vector512<float>.Zero;
-        for (int c = 0; c < 16; c++)
+        // The same products in the same order at either width (one fused multiply-add per lane and dimension).
+        bool finite;
+        if (Wide)
         {
-            for (int g = 0; g < mp; g += Group)
+            Vector512<float> total = Vector512<float>.Zero;
+            for (int c = 0; c < 16; c++)
             {
-                nuint book = (nuint)(c * dsub * mp + g);
-                Vector512<float> acc = Vector512.LoadUnsafe(ref q0, (nuint)g) * Vector512.LoadUnsafe(ref b0, book);
-                for (int k = 1; k < dsub; k++)
-                    acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q0, (nuint)(k * mp + g)), Vector512.LoadUnsafe(ref b0, book + (nuint)(k * mp)), acc);
-                acc.StoreUnsafe(ref o0, (nuint)(c * mp + g));
-                total += acc;
+                for (int g = 0; g < mp; g += Group)
+                {
+                    nuint book = (nuint)(c * dsub * mp + g);
+                    Vector512<float> acc = Vector512.LoadUnsafe(ref q0, (nuint)g) * Vector512.LoadUnsafe(ref b0, book);
+                    for (int k = 1; k < dsub; k++)
+                        acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref q0, (nuint)(k * mp + g)), Vector512.LoadUnsafe(ref b0, book + (nuint)(k * mp)), acc);
+                    acc.StoreUnsafe(ref o0, (nuint)(c * mp + g));
+                    total += acc;
+                }
             }
+            // x - x is +0 for finite x, NaN otherwise.
+            finite = total - total == Vector512<float>.Zero;
         }
-        // x - x is +0 for finite x, NaN otherwise; a sum that overflowed is cleared by the exact check.
-        return total - total == Vector512<float>.Zero || !AnyNonFinite(output[..TableFloats]);
+        else
+        {
+            Vector256<float> total = Vector256<float>.Zero;
+            for (int c = 0; c < 16; c++)
+            {
+                for (int g = 0; g < mp; g += 8)
+                {
+                    nuint book = (nuint)(c * dsub * mp + g);
+                    Vector256<float> acc = Vector256.LoadUnsafe(ref q0, (nuint)g) * Vector256.LoadUnsafe(ref b0, book);
+                    for (int k = 1; k < dsub; k++)
+                        acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref q0, (nuint)(k * mp + g)), Vector256.LoadUnsafe(ref b0, book + (nuint)(k * mp)), acc);
+                    acc.StoreUnsafe(ref o0, (nuint)(c * mp + g));
+                    total += acc;
+                }
+            }
+            finite = total - total == Vector256<float>.Zero;
+        }
+        // A sum that overflowed is cleared by the exact check.
+        return finite || !AnyNonFinite(output[..TableFloats]);
     }
 
     /// <summary>
@@ -180,13 +214,21 @@ internal sealed class Pq4GroupTables
     /// <remarks><paramref name="a"/> and <paramref name="b"/> must be finite (<see cref="InnerProducts"/>'s result,
     /// <see cref="AllFinite"/>): then an entry can only overflow to an infinity, never be NaN, and an infinite entry
     /// makes its row's range or minimum infinite, which the checks of the range and the bias catch.</remarks>
-    public bool TryQuantizeFused(ReadOnlySpan<float> a, float alpha, ReadOnlySpan<float> b, Span<byte> lut, out float scale, out float bias)
+    public bool TryQuantizeFused(ReadOnlySpan<float> a, float alpha, ReadOnlySpan<float> b, Span<byte> lut, out float scale, out float bias) =>
+        TryQuantizeFusedWith(Wide, a, alpha, b, lut, out scale, out bias);
+
+    /// <summary>For tests: <see cref="TryQuantizeFused"/> with the register width chosen (<paramref name="wide"/> runs
+    /// 512-bit only where <see cref="Wide"/>); its bytes, scale and bias equal <see cref="Pq4Lut.TryQuantizeFusedWith"/>'s
+    /// at the same width.</summary>
+    internal bool TryQuantizeFusedWith(bool wide, ReadOnlySpan<float> a, float alpha, ReadOnlySpan<float> b, Span<byte> lut, out float scale, out float bias)
     {
-        if (!IsSupported) throw new PlatformNotSupportedException("The group tables need AVX-512F and AVX-512BW.");
+        if (!IsSupported) throw new PlatformNotSupportedException("The group tables need AVX-512F and AVX-512BW, or AVX2 and FMA.");
         if (a.Length < TableFloats) throw new ArgumentException($"a holds {a.Length} floats, {TableFloats} needed.", nameof(a));
         if (b.Length < TableFloats) throw new ArgumentException($"b holds {b.Length} floats, {TableFloats} needed.", nameof(b));
         if (lut.Length < LutBytes) throw new ArgumentException($"lut holds {lut.Length} bytes, {LutBytes} needed.", nameof(lut));
-        return Core(ref MemoryMarshal.GetReference(a), alpha, ref MemoryMarshal.GetReference(b), M, PaddedM, ref MemoryMarshal.GetReference(lut), out scale, out bias);
+        return wide && Wide
+            ? Core(ref MemoryMarshal.GetReference(a), alpha, ref MemoryMarshal.GetReference(b), M, PaddedM, ref MemoryMarshal.GetReference(lut), out scale, out bias)
+            : CoreNarrow(ref MemoryMarshal.GetReference(a), alpha, ref MemoryMarshal.GetReference(b), M, PaddedM, ref MemoryMarshal.GetReference(lut), out scale, out bias);
     }
 
     /// <summary>Pass 1: per group, 16 registers of 16 rows give the rows' minima (stored in row order) and ranges.
@@ -266,6 +308,125 @@ internal sealed class Pq4GroupTables
         bias = (float)sumOfMins;
         return float.IsFinite(bias);
     }
+
+    /// <summary>
+    /// <see cref="Core"/> with 256-bit registers (AVX2): pass 1 as there, each group as two halves of 8 rows, minima kept
+    /// in lane order (and copied to row order for the bias, summed as the row-major 256-bit form sums it). Pass 2 rounds
+    /// and narrows centroids c and c + 8 of a group into one register (c in the low 128-bit lane, c + 8 in the high), so
+    /// that three rounds of in-lane unpacks transpose both 8-centroid halves at once and one cross-lane permute joins
+    /// them: each result register holds the rows of two lanes t, stored to rows <see cref="Position"/>(t). No calls in
+    /// either loop.
+    /// </summary>
+    [SkipLocalsInit]
+    private static bool CoreNarrow(ref float a0, float alpha, ref float b0, int m, int mp, ref byte l0, out float scale, out float bias)
+    {
+        Span<float> mins = stackalloc float[mp];
+        ref float mins0 = ref MemoryMarshal.GetReference(mins);
+        Span<float> values = stackalloc float[16 * mp];
+        ref float v0s = ref MemoryMarshal.GetReference(values);
+        Vector256<float> al = Vector256.Create(alpha);
+        Vector256<float> range = Vector256<float>.Zero;
+        nuint stride = (nuint)mp;
+        for (int h = 0; h < mp; h += 8)
+        {
+            Vector256<float> lo = Vector256.Create(float.PositiveInfinity), hi = Vector256.Create(float.NegativeInfinity);
+            nuint at = (nuint)h;
+            for (int c = 0; c < 16; c += 4, at += 4 * stride)
+            {
+                Vector256<float> v0 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a0, at), al, Vector256.LoadUnsafe(ref b0, at));
+                Vector256<float> v1 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a0, at + stride), al, Vector256.LoadUnsafe(ref b0, at + stride));
+                Vector256<float> v2 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a0, at + 2 * stride), al, Vector256.LoadUnsafe(ref b0, at + 2 * stride));
+                Vector256<float> v3 = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref a0, at + 3 * stride), al, Vector256.LoadUnsafe(ref b0, at + 3 * stride));
+                v0.StoreUnsafe(ref v0s, at);
+                v1.StoreUnsafe(ref v0s, at + stride);
+                v2.StoreUnsafe(ref v0s, at + 2 * stride);
+                v3.StoreUnsafe(ref v0s, at + 3 * stride);
+                lo = Vector256.MinNative(lo, Vector256.MinNative(Vector256.MinNative(v0, v1), Vector256.MinNative(v2, v3)));
+                hi = Vector256.MaxNative(hi, Vector256.MaxNative(Vector256.MaxNative(v0, v1), Vector256.MaxNative(v2, v3)));
+            }
+            lo.StoreUnsafe(ref mins0, (nuint)h); // lane order
+            range = Vector256.MaxNative(range, hi - lo);
+        }
+
+        Vector128<float> top = Vector128.Max(range.GetLower(), range.GetUpper());
+        float maxRange = MathF.Max(MathF.Max(top[0], top[1]), MathF.Max(top[2], top[3]));
+        double factor = maxRange > 0 ? 255.0 / maxRange : 1.0;
+        if (!float.IsFinite(maxRange) || factor > float.MaxValue)
+        {
+            scale = 1;
+            bias = 0;
+            return false;
+        }
+
+        // The bias: the minima in row order, summed as Pq4Lut sums them at this width.
+        Span<float> rowMins = stackalloc float[m];
+        for (int r = 0; r < m; r++) rowMins[r] = Unsafe.Add(ref mins0, Position(r));
+        double sumOfMins = Pq4Lut.SumOfMins(ref MemoryMarshal.GetReference(rowMins), m, wide: false);
+        Vector256<float> f = Vector256.Create((float)factor), half = Vector256.Create(0.5f);
+        // Dword order after packing centroids c and c + 8 (per 128-bit lane): [c t0-3, c t8-11, c+8 t0-3, c+8 t8-11 |
+        // c t4-7, c t12-15, c+8 t4-7, c+8 t12-15] -> [c t0-15 | c+8 t0-15].
+        Vector256<int> join = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+        for (int g = 0; g < mp; g += Group)
+        {
+            Vector256<float> lo0 = Vector256.LoadUnsafe(ref mins0, (nuint)g), lo1 = Vector256.LoadUnsafe(ref mins0, (nuint)(g + 8));
+            nuint at = (nuint)g;
+            Vector256<byte> r0 = Pair(ref v0s, at, 8 * stride, lo0, lo1, f, half, join);
+            Vector256<byte> r1 = Pair(ref v0s, at + stride, 8 * stride, lo0, lo1, f, half, join);
+            Vector256<byte> r2 = Pair(ref v0s, at + 2 * stride, 8 * stride, lo0, lo1, f, half, join);
+            Vector256<byte> r3 = Pair(ref v0s, at + 3 * stride, 8 * stride, lo0, lo1, f, half, join);
+            Vector256<byte> r4 = Pair(ref v0s, at + 4 * stride, 8 * stride, lo0, lo1, f, half, join);
+            Vector256<byte> r5 = Pair(ref v0s, at + 5 * stride, 8 * stride, lo0, lo1, f, half, join);
+            Vector256<byte> r6 = Pair(ref v0s, at + 6 * stride, 8 * stride, lo0, lo1, f, half, join);
+            Vector256<byte> r7 = Pair(ref v0s, at + 7 * stride, 8 * stride, lo0, lo1, f, half, join);
+            // r_i = [centroid i, lanes t 0..15 | centroid i + 8]. Bytes, then words, then dwords interleaved: w_j lane
+            // half holds, per t of (2j, 2j + 1), the 8 bytes of that half's centroids.
+            Vector256<ushort> u0 = Avx2.UnpackLow(r0, r1).AsUInt16(), u1 = Avx2.UnpackHigh(r0, r1).AsUInt16();
+            Vector256<ushort> u2 = Avx2.UnpackLow(r2, r3).AsUInt16(), u3 = Avx2.UnpackHigh(r2, r3).AsUInt16();
+            Vector256<ushort> u4 = Avx2.UnpackLow(r4, r5).AsUInt16(), u5 = Avx2.UnpackHigh(r4, r5).AsUInt16();
+            Vector256<ushort> u6 = Avx2.UnpackLow(r6, r7).AsUInt16(), u7 = Avx2.UnpackHigh(r6, r7).AsUInt16();
+            Vector256<uint> v0 = Avx2.UnpackLow(u0, u2).AsUInt32(), v1 = Avx2.UnpackHigh(u0, u2).AsUInt32();
+            Vector256<uint> v2 = Avx2.UnpackLow(u1, u3).AsUInt32(), v3 = Avx2.UnpackHigh(u1, u3).AsUInt32();
+            Vector256<uint> v4 = Avx2.UnpackLow(u4, u6).AsUInt32(), v5 = Avx2.UnpackHigh(u4, u6).AsUInt32();
+            Vector256<uint> v6 = Avx2.UnpackLow(u5, u7).AsUInt32(), v7 = Avx2.UnpackHigh(u5, u7).AsUInt32();
+            ref byte rows = ref Unsafe.Add(ref l0, g * 16);
+            StoreRows(ref rows, Avx2.UnpackLow(v0, v4), 0);
+            StoreRows(ref rows, Avx2.UnpackHigh(v0, v4), 2);
+            StoreRows(ref rows, Avx2.UnpackLow(v1, v5), 4);
+            StoreRows(ref rows, Avx2.UnpackHigh(v1, v5), 6);
+            StoreRows(ref rows, Avx2.UnpackLow(v2, v6), 8);
+            StoreRows(ref rows, Avx2.UnpackHigh(v2, v6), 10);
+            StoreRows(ref rows, Avx2.UnpackLow(v3, v7), 12);
+            StoreRows(ref rows, Avx2.UnpackHigh(v3, v7), 14);
+        }
+        scale = (float)factor;
+        bias = (float)sumOfMins;
+        return float.IsFinite(bias);
+    }
+
+    /// <summary>Centroids c (at <paramref name="at"/>) and c + 8 (<paramref name="eight"/> further) of one group,
+    /// rounded and narrowed: <c>[c, lanes 0..15 | c + 8, lanes 0..15]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Pair(ref float values, nuint at, nuint eight, Vector256<float> lo0, Vector256<float> lo1, Vector256<float> f, Vector256<float> half, Vector256<int> join)
+    {
+        Vector256<ushort> c = Avx2.PackUnsignedSaturate(Round(ref values, at, lo0, f, half), Round(ref values, at + 8, lo1, f, half));
+        Vector256<ushort> c8 = Avx2.PackUnsignedSaturate(Round(ref values, at + eight, lo0, f, half), Round(ref values, at + eight + 8, lo1, f, half));
+        return Avx2.PermuteVar8x32(Avx2.PackUnsignedSaturate(c.AsInt16(), c8.AsInt16()).AsInt32(), join).AsByte();
+    }
+
+    /// <summary>Register <paramref name="w"/> holds, per 128-bit lane, the 8 bytes of centroids 0..7 (low lane) or
+    /// 8..15 (high) of lanes t and t + 1: joined into the two rows and stored at rows Position(t), Position(t + 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(ref byte rows, Vector256<uint> w, int t)
+    {
+        Vector256<byte> joined = Avx2.Permute4x64(w.AsUInt64(), 0b11_01_10_00).AsByte();
+        joined.GetLower().StoreUnsafe(ref rows, (nuint)(Position(t) * 16));
+        joined.GetUpper().StoreUnsafe(ref rows, (nuint)(Position(t + 1) * 16));
+    }
+
+    /// <summary><c>trunc((v - min) * f + 0.5)</c>, 256-bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Round(ref float values, nuint at, Vector256<float> lo, Vector256<float> f, Vector256<float> half) =>
+        Vector256.ConvertToInt32Native(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref values, at) - lo, f, half));
 
     /// <summary>Four centroid registers (16 rows each) scaled, rounded and narrowed: lane L holds bytes
     /// <c>4 * c + (t - 4L)</c> for centroid c of the four and lane t of the group in 4L..4L+3.</summary>

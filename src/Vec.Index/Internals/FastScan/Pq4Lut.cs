@@ -261,15 +261,20 @@ internal static class Pq4Lut
     /// </summary>
     /// <remarks>Where AVX-512BW runs, the bound is the k-th smallest itself (<see cref="KthSmallestAvx512"/>), which
     /// meets the same contract.</remarks>
-    public static int KthSmallestBound(ReadOnlySpan<ushort> values, int k) => KthSmallestBoundWith(Avx512BW.IsSupported, values, k);
+    public static int KthSmallestBound(ReadOnlySpan<ushort> values, int k) => KthSmallestBoundWith(ExactKthSupported, values, k);
 
-    /// <summary>For tests: <see cref="KthSmallestBound"/> with the exact AVX-512 search (<paramref name="simd"/>, where
-    /// supported) or the histogram.</summary>
+    /// <summary>Whether this machine runs the exact vector search of <see cref="KthSmallestBound"/> (AVX-512BW: 32
+    /// lanes; AVX2: 16).</summary>
+    internal static bool ExactKthSupported => Avx512BW.IsSupported || Avx2.IsSupported;
+
+    /// <summary>For tests: <see cref="KthSmallestBound"/> with the exact vector search (<paramref name="simd"/>, where
+    /// <see cref="ExactKthSupported"/> and at most 4096 values) or the histogram.</summary>
     [SkipLocalsInit]
     internal static int KthSmallestBoundWith(bool simd, ReadOnlySpan<ushort> values, int k)
     {
         if (k < 1 || k > values.Length) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be 1..{values.Length}.");
         if (simd && Avx512BW.IsSupported && values.Length <= MaxExactSearch) return KthSmallestAvx512(values, k);
+        if (simd && Avx2.IsSupported && values.Length <= MaxExactSearch) return KthSmallestAvx2(values, k);
         int min = TensorPrimitives.Min(values), max = TensorPrimitives.Max(values);
         int shift = 0;
         while ((max - min) >> shift >= 256) shift++;
@@ -280,6 +285,33 @@ internal static class Pq4Lut
         int bucket = 0, below = 0;
         while (below + counts[bucket] < k) below += counts[bucket++];
         return Math.Min(min + ((bucket + 1) << shift) - 1, max);
+    }
+
+    /// <summary><see cref="KthSmallestAvx512"/> with 16-lane registers (AVX2): each lane's compare sets two mask bits, so
+    /// the count is halved.</summary>
+    [SkipLocalsInit]
+    private static int KthSmallestAvx2(ReadOnlySpan<ushort> values, int k)
+    {
+        int n = values.Length, registers = (n + 15) / 16;
+        Span<ushort> padded = stackalloc ushort[registers * 16];
+        values.CopyTo(padded);
+        padded[n..].Fill(ushort.MaxValue);
+        ref ushort p0 = ref MemoryMarshal.GetReference(padded);
+        int lo = TensorPrimitives.Min(values), hi = TensorPrimitives.Max(values);
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1, bits = 0;
+            Vector256<ushort> at = Vector256.Create((ushort)mid);
+            for (int r = 0; r < registers; r++)
+            {
+                Vector256<ushort> x = Vector256.LoadUnsafe(ref p0, (nuint)(r * 16));
+                // x <= mid exactly when min(x, mid) == x (no unsigned 16-bit compare in AVX2).
+                bits += BitOperations.PopCount(Vector256.Equals(Avx2.Min(x, at), x).AsByte().ExtractMostSignificantBits());
+            }
+            if (bits >> 1 >= k) hi = mid;
+            else lo = mid + 1;
+        }
+        return lo;
     }
 
     /// <summary>The most values <see cref="KthSmallestAvx512"/> takes (one scan chunk; a copy of them sits on the stack).</summary>
