@@ -210,8 +210,9 @@ internal static class Pq4Lut
         return float.IsFinite(bias);
     }
 
-    /// <summary>The sum of the <paramref name="m"/> row minima in double (eight at a time where 512-bit vectors run):
-    /// the bias, summed in one order by both table forms (<see cref="Pq4GroupTables"/>).</summary>
+    /// <summary>The sum of the <paramref name="m"/> row minima in double, eight at a time (one 512-bit accumulator, or
+    /// two 256-bit ones; a dependent chain of m scalar additions cost more than the rest of a 64-row table's
+    /// quantisation): the bias, summed in one order by both table forms of a width (<see cref="Pq4GroupTables"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static double SumOfMins(ref float mins0, int m, bool wide)
     {
@@ -222,6 +223,17 @@ internal static class Pq4Lut
             Vector512<double> acc = Vector512<double>.Zero;
             for (; j + 8 <= m; j += 8) acc += Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(ref mins0, (nuint)j));
             sum = Vector512.Sum(acc);
+        }
+        else
+        {
+            Vector256<double> low = Vector256<double>.Zero, high = low;
+            for (; j + 8 <= m; j += 8)
+            {
+                Vector256<float> x = Vector256.LoadUnsafe(ref mins0, (nuint)j);
+                low += Vector256.WidenLower(x);
+                high += Vector256.WidenUpper(x);
+            }
+            sum = Vector256.Sum(low + high);
         }
         for (; j < m; j++) sum += Unsafe.Add(ref mins0, j);
         return sum;

@@ -332,6 +332,38 @@ internal static unsafe class Pq4Scanner
         return count;
     }
 
+    /// <summary>Appends the lanes of <paramref name="sums"/> (and their <paramref name="indices"/>) selected by the 8-bit
+    /// <paramref name="mask"/>, in order, with one shuffle each and whole 16-byte stores.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Emit8(Vector128<ushort> sums, Vector128<ushort> indices, uint mask, ref byte order, ushort* hits16, ushort* hitSums, int count)
+    {
+        Vector128<byte> shuffle = Vector128.LoadUnsafe(ref order, (nuint)(mask * 16));
+        Ssse3.Shuffle(sums.AsByte(), shuffle).Store((byte*)(hitSums + count));
+        Ssse3.Shuffle(indices.AsByte(), shuffle).Store((byte*)(hits16 + count));
+        return count + BitOperations.PopCount(mask);
+    }
+
+    /// <summary>Per 8-bit mask, the byte shuffle that moves the selected 16-bit lanes of a 128-bit register to its front,
+    /// in order (the rest zero).</summary>
+    private static readonly byte[] WordCompaction = BuildWordCompaction();
+
+    private static byte[] BuildWordCompaction()
+    {
+        var table = new byte[256 * 16];
+        Array.Fill(table, (byte)0x80);
+        for (int mask = 0; mask < 256; mask++)
+        {
+            int o = 0;
+            for (int lane = 0; lane < 8; lane++)
+            {
+                if ((mask >> lane & 1) == 0) continue;
+                table[mask * 16 + o++] = (byte)(2 * lane);
+                table[mask * 16 + o++] = (byte)(2 * lane + 1);
+            }
+        }
+        return table;
+    }
+
     /// <summary>
     /// The end of one 32-vector block, shared by both kernels (inlined, so the kernels stay call-free): either store the
     /// block's sums (s0..s3 hold vectors 0-7, 8-15, 16-23, 24-31) or append the vectors whose sum is below the limit to
@@ -360,6 +392,17 @@ internal static unsafe class Pq4Scanner
             | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
             | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
         if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
+        if (mask != 0 && hits16 != null && hitSums != null)
+        {
+            // 16-bit hits (the caller's buffers hold whole blocks): per 8 lanes, one byte shuffle from a table moves the
+            // selected sums and indices to the front, stored whole; no branch per hit.
+            ref byte order = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(WordCompaction);
+            Vector128<ushort> index = Vector128.Create((ushort)first) + Vector128<ushort>.Indices, eight = Vector128.Create((ushort)8);
+            count = Emit8(s0, index, mask & 0xFF, ref order, hits16, hitSums, count);
+            count = Emit8(s1, index + eight, (mask >> 8) & 0xFF, ref order, hits16, hitSums, count);
+            count = Emit8(s2, index + eight + eight, (mask >> 16) & 0xFF, ref order, hits16, hitSums, count);
+            return Emit8(s3, index + eight + eight + eight, mask >> 24, ref order, hits16, hitSums, count);
+        }
         if (mask != 0 && hitSums != null)
         {
             // With sums (always so for 16-bit indices): each hit's sum from the stored block.
