@@ -163,7 +163,7 @@ public sealed class IvfPqIndex : IVectorIndex
         {
             TrainedState? t = _state;
             if (t is null) return 0;
-            return (t.Centroids.LongLength + t.Pq.Centroids.Length + (t.TermTables?.LongLength ?? 0) + (t.GroupTables?.Floats ?? 0) + (t.Opq is null ? 0 : (long)Dimension * Dimension)) * sizeof(float);
+            return (t.Centroids.LongLength + t.Pq.Centroids.Length + (t.TermTables?.LongLength ?? 0) + (t.GroupTables?.Floats ?? 0) + (t.Coarse?.Floats ?? 0) + (t.Opq is null ? 0 : (long)Dimension * Dimension)) * sizeof(float);
         }
     }
 
@@ -392,7 +392,7 @@ public sealed class IvfPqIndex : IVectorIndex
         bool onDevice = _scanOnDevice && (Metric == Metric.InnerProduct || state.TermTables is not null) && candidates <= Kernels.MaxK;
         bool parallel = !onDevice && queryCount > 1 && Options.MaxThreads > 1;
         // In parallel, each chunk of queries finds its own probes below, so the coarse search is not a serial step.
-        if (!parallel) Kernels.Search(state.CoarseDb, q, queryCount, nprobe, CoarseMetric, probes, probeScores);
+        if (!parallel) SearchCoarse(state, q, queryCount, nprobe, probes, probeScores);
 
         var resultIds = new long[queryCount * k];
         var resultScores = new float[queryCount * k];
@@ -415,7 +415,7 @@ public sealed class IvfPqIndex : IVectorIndex
                 (c, _, scratch) =>
                 {
                     int begin = (int)((long)queryCount * c / chunks), end = (int)((long)queryCount * (c + 1) / chunks);
-                    Kernels.Search(state.CoarseDb, q.AsSpan(begin * d, (end - begin) * d), end - begin, nprobe, CoarseMetric,
+                    SearchCoarse(state, q.AsSpan(begin * d, (end - begin) * d), end - begin, nprobe,
                         probes.AsSpan(begin * nprobe, (end - begin) * nprobe), probeScores.AsSpan(begin * nprobe, (end - begin) * nprobe));
                     for (int i = begin; i < end; i++) context.SearchOne(i, scratch);
                     return scratch;
@@ -1002,7 +1002,19 @@ public sealed class IvfPqIndex : IVectorIndex
 
     /// <summary>Everything training produces; immutable once published.</summary>
     private sealed record TrainedState(float[] Centroids, VectorDatabase CoarseDb, ProductQuantizer Pq, OpqRotation? Opq, float[]? TermTables,
-        Pq4GroupTables? GroupTables, string? Warning);
+        Pq4GroupTables? GroupTables, string? Warning)
+    {
+        /// <summary>The blocked copy of a small coarse quantiser for the query path (<see cref="CoarseBlocks"/>), or null.</summary>
+        public CoarseBlocks? Coarse { get; } = CoarseBlocks.For(Centroids, CoarseDb.Count, CoarseDb.Dimension);
+    }
+
+    /// <summary>The queries' probes (best first) and their coarse scores: by <see cref="CoarseBlocks"/> for a small
+    /// quantiser on the host, else by the kernels' search.</summary>
+    private void SearchCoarse(TrainedState state, ReadOnlySpan<float> queries, int count, int nprobe, Span<int> probes, Span<float> scores)
+    {
+        if (state.Coarse is { } coarse && !_scanOnDevice) coarse.Search(queries, count, nprobe, CoarseMetric == Metric.L2, probes, scores);
+        else Kernels.Search(state.CoarseDb, queries, count, nprobe, CoarseMetric, probes, scores);
+    }
 
     /// <summary>The fast scan's group-transposed copy of the L2 term tables (<see cref="Pq4GroupTables"/>), where the
     /// machine runs it; else null (the row-major tables serve).</summary>
