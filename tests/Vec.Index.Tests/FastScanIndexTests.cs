@@ -127,6 +127,10 @@ public sealed class FastScanIndexTests(ITestOutputHelper output)
                         // Exact when every bucket holds one value, and always on the AVX-512 path (up to 4,096 values).
                         if (range < 256 || (simd && n <= 4096 && Pq4Lut.ExactKthSupported)) Assert.Equal(sorted[k - 1], t);
                     }
+                // The AVX2 search directly too (an AVX-512 machine otherwise runs only the 32-lane one).
+                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && n <= 4096)
+                    foreach (int k in new[] { 1, Math.Max(1, n / 3), n })
+                        Assert.True(sorted[k - 1] == Pq4Lut.KthSmallestAvx2(v, k), $"n {n} spread {spread} k {k}: AVX2 k-th differs");
             }
         }
 
@@ -140,6 +144,11 @@ public sealed class FastScanIndexTests(ITestOutputHelper output)
             int first = Pq4Lut.KthSmallestBoundWith(simd, top, 1);
             if (simd && Pq4Lut.ExactKthSupported) Assert.Equal(3, first);
             else Assert.InRange(first, 3, 3 + 255); // the histogram's bucket is 256 wide here
+        }
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            Assert.Equal(3, Pq4Lut.KthSmallestAvx2(top, 1));
+            Assert.Equal(65535, Pq4Lut.KthSmallestAvx2(top, 3));
         }
     }
 

@@ -302,7 +302,7 @@ internal static class Pq4Lut
     /// <summary><see cref="KthSmallestAvx512"/> with 16-lane registers (AVX2): each lane's compare sets two mask bits, so
     /// the count is halved.</summary>
     [SkipLocalsInit]
-    private static int KthSmallestAvx2(ReadOnlySpan<ushort> values, int k)
+    internal static int KthSmallestAvx2(ReadOnlySpan<ushort> values, int k)
     {
         int n = values.Length, registers = (n + 15) / 16;
         Span<ushort> padded = stackalloc ushort[registers * 16];
