@@ -104,12 +104,18 @@ internal sealed class CandidateReservoir
     /// has the estimate <c>bias + sum * inverseScale</c> (as <c>Pq4Lut.Estimate</c>) and enters, with payload
     /// <c>payloadBase + position</c>, when its sum is at most <paramref name="maxSum"/> and its estimate below the
     /// threshold. With AVX-512, 16 hits at a time by compressing stores, with AVX2 8 at a time by permutations (the
-    /// spans must then be readable up to <paramref name="count"/> rounded up to 16); the reservoir is cut after a register that fills it, so the threshold
-    /// of a register is the one before it (which admits a superset; the kept best are the same).
+    /// spans must then be readable up to <paramref name="count"/> rounded up to 16); the reservoir is cut after a
+    /// register that fills it, so the threshold of a register is the one before it (which admits a superset; the kept
+    /// best are the same).
     /// </summary>
     public void PushHits(ReadOnlySpan<ushort> sums, ReadOnlySpan<ushort> hits, int count, float inverseScale, float bias, int maxSum, long payloadBase)
     {
         int i = 0;
+        if (_path != Path.Scalar)
+        {
+            int room = (count + 15) & ~15;
+            if (sums.Length < room || hits.Length < room) throw new ArgumentException($"sums and hits must hold {room} values.", nameof(sums));
+        }
         if (_path == Path.Avx2)
         {
             PushHitsAvx2(sums, hits, count, inverseScale, bias, maxSum, payloadBase);
@@ -117,8 +123,6 @@ internal sealed class CandidateReservoir
         }
         if (_path == Path.Avx512)
         {
-            int room = (count + 15) & ~15;
-            if (sums.Length < room || hits.Length < room) throw new ArgumentException($"sums and hits must hold {room} values.", nameof(sums));
             ref ushort s0 = ref MemoryMarshal.GetReference(sums);
             ref ushort h0 = ref MemoryMarshal.GetReference(hits);
             Vector512<float> scale = Vector512.Create(inverseScale), offset = Vector512.Create(bias);
@@ -152,8 +156,6 @@ internal sealed class CandidateReservoir
     /// registers by permutations from <see cref="Compaction"/> and stored whole (the buffers have slack for that).</summary>
     private void PushHitsAvx2(ReadOnlySpan<ushort> sums, ReadOnlySpan<ushort> hits, int count, float inverseScale, float bias, int maxSum, long payloadBase)
     {
-        int room = (count + 15) & ~15;
-        if (sums.Length < room || hits.Length < room) throw new ArgumentException($"sums and hits must hold {room} values.", nameof(sums));
         ref ushort s0 = ref MemoryMarshal.GetReference(sums);
         ref ushort h0 = ref MemoryMarshal.GetReference(hits);
         Vector256<float> scale = Vector256.Create(inverseScale), offset = Vector256.Create(bias);

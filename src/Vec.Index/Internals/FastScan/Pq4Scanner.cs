@@ -392,9 +392,9 @@ internal static unsafe class Pq4Scanner
             | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s2, limit)) << 16)
             | (Vector128.ExtractMostSignificantBits(Vector128.LessThan(s3, limit)) << 24);
         if (valid < Pq4Layout.BlockSize) mask &= (1u << valid) - 1;
-        if (mask != 0 && hits16 != null && hitSums != null)
+        if (mask != 0 && hits16 != null)
         {
-            // 16-bit hits (the caller's buffers hold whole blocks): per 8 lanes, one byte shuffle from a table moves the
+            // 16-bit hits, always with their sums (the caller's buffers hold whole blocks): per 8 lanes, one byte shuffle from a table moves the
             // selected sums and indices to the front, stored whole; no branch per hit.
             ref byte order = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(WordCompaction);
             Vector128<ushort> index = Vector128.Create((ushort)first) + Vector128<ushort>.Indices, eight = Vector128.Create((ushort)8);
@@ -405,7 +405,7 @@ internal static unsafe class Pq4Scanner
         }
         if (mask != 0 && hitSums != null)
         {
-            // With sums (always so for 16-bit indices): each hit's sum from the stored block.
+            // 32-bit indices with sums: each hit's sum from the stored block.
             s0.Store(tail);
             s1.Store(tail + 8);
             s2.Store(tail + 16);
@@ -414,9 +414,7 @@ internal static unsafe class Pq4Scanner
             {
                 int lane = BitOperations.TrailingZeroCount(mask);
                 hitSums[count] = tail[lane];
-                if (hits16 != null) hits16[count] = (ushort)(first + lane);
-                else hits[count] = first + lane;
-                count++;
+                hits[count++] = first + lane;
                 mask &= mask - 1;
             }
         }
