@@ -76,6 +76,10 @@ public abstract class LargeCaseTests(string backendName) : BackendTestBase(backe
     [BackendFact]
     public void ProductsWithLongVectors() => CheckProducts(13, 70, 4100, 4);
 
+    /// <summary>A last row block of 4 real rows: the padded register block (3 to 5 rows of 6 at 256 bits, 4 of 12 at 512).</summary>
+    [BackendFact]
+    public void ProductsWithPartialRowBlock() => CheckProducts(16, 100, 97, 5);
+
     private void CheckSearch(int n, int d, int queryCount, int k, ValueKind kind, bool filtered, int seed)
     {
         float[] db = Data(seed, n, d, kind), queries = Data(seed + 1, queryCount, d, kind);

@@ -199,13 +199,24 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
                 for (int rb = rb0; rb < rb1; rb++)
                 {
                     int row0 = rb * RowsPerBlock, rows = Math.Min(RowsPerBlock, m - row0);
-                    if (epilogue == Epilogue.InnerProduct && Width == 512 && rows == MicroKernels.Rows512 && cols == np * PackedPanels.Width)
+                    if (epilogue == Epilogue.InnerProduct && Width >= 256 && rows == RowsPerBlock && cols == np * PackedPanels.Width)
                     {
                         // Full tile of plain inner products: the kernel stores straight into C (no tile, no copy).
                         long panelStride = (long)d * PackedPanels.Width;
                         float* aBlock = aPackedBase + (long)rb * d * RowsPerBlock, cBlock = c + (long)row0 * n + col0;
                         for (int p = 0; p < np; p++)
-                            MicroKernels.Vector512Kernel12x32(aBlock, bBase + (long)(pb + p) * panelStride, d, cBlock + p * PackedPanels.Width, n);
+                        {
+                            float* panel = bBase + (long)(pb + p) * panelStride, cPanel = cBlock + p * PackedPanels.Width;
+                            if (Width == 512)
+                            {
+                                MicroKernels.Vector512Kernel12x32(aBlock, panel, d, cPanel, n);
+                            }
+                            else
+                            {
+                                MicroKernels.Vector256Kernel6x16(aBlock, panel, d, cPanel, n);
+                                MicroKernels.Vector256Kernel6x16(aBlock, panel + 16, d, cPanel + 16, n);
+                            }
+                        }
                         continue;
                     }
                     ComputeTile(a + (long)row0 * d, aPackedBase + (long)rb * d * RowsPerBlock, rows,
@@ -262,9 +273,17 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
                     for (int p = 0; p < np; p++)
                         MicroKernels.Vector512Kernel1x32(aRows + (long)r * d, panels + p * panelStride, d, tile + r * ldTile + p * PackedPanels.Width);
                 break;
-            case 256:
+            case 256 when rows > 2:
                 for (int p = 0; p < np; p++)
-                    MicroKernels.Vector256Kernel2x32(aPacked, panels + p * panelStride, d, tile + p * PackedPanels.Width, ldTile);
+                {
+                    MicroKernels.Vector256Kernel6x16(aPacked, panels + p * panelStride, d, tile + p * PackedPanels.Width, ldTile);
+                    MicroKernels.Vector256Kernel6x16(aPacked, panels + p * panelStride + 16, d, tile + p * PackedPanels.Width + 16, ldTile);
+                }
+                break;
+            case 256:
+                for (int r = 0; r < rows; r++)
+                    for (int p = 0; p < np; p++)
+                        MicroKernels.Vector256Kernel1x32(aRows + (long)r * d, panels + p * panelStride, d, tile + r * ldTile + p * PackedPanels.Width);
                 break;
             default:
                 for (int r = 0; r < rows; r++)
@@ -319,8 +338,11 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
         if (packed.Length > 0) System.Buffers.ArrayPool<float>.Shared.Return(packed);
     }
 
-    /// <summary>Panels per cache block: a block of B (d x 32 floats per panel) sized to stay in a 512 KB share of L2.</summary>
-    private static int PanelsPerCacheBlock(int d) => Math.Clamp(512 * 1024 / (Math.Max(d, 1) * PackedPanels.Width * sizeof(float)), 1, 16);
+    /// <summary>Panels per cache block: a block of B (d x 32 floats per panel) sized to stay in L2 while the row blocks stream
+    /// past it: 512 KB for the 12 x 32 Vector512 tile (the AVX-512 machines have 1-2 MB of L2), 192 KB for the 6 x 16 Vector256
+    /// tile (on a 512 KB-L2 AVX2 part the kernel alone ran about a tenth slower, d = 384, once a block filled most of L2).</summary>
+    private int PanelsPerCacheBlock(int d) =>
+        Math.Clamp((Width == 512 ? 512 : 192) * 1024 / (Math.Max(d, 1) * PackedPanels.Width * sizeof(float)), 1, 16);
 
     private int ThreadsFor(long multiplyAdds, int parallelUnits) =>
         multiplyAdds < ParallelWorkThreshold ? 1 : Math.Clamp(parallelUnits, 1, _maxThreads);
@@ -629,7 +651,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
         var heapSpan = new Span<ulong>(heap, k);
         ulong root = heap[0];
         float threshold = RankCode.Threshold(root);
-        int lanes = width == 512 ? 16 : 4;
+        int lanes = width == 512 ? 16 : width == 256 ? 8 : 4;
         float* keys = stackalloc float[16];
         for (int j = 0; j < cols; j += lanes)
         {
@@ -640,6 +662,13 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
             {
                 var key = Vector512.FusedMultiplyAdd(Vector512.Load(tileRow + j), Vector512.Load(alpha + col), Vector512.Load(beta + col));
                 mask = (uint)Vector512.GreaterThanOrEqual(key, Vector512.Create(threshold)).ExtractMostSignificantBits();
+                if (mask == 0) continue;
+                key.Store(keys);
+            }
+            else if (width == 256)
+            {
+                var key = Vector256.FusedMultiplyAdd(Vector256.Load(tileRow + j), Vector256.Load(alpha + col), Vector256.Load(beta + col));
+                mask = (uint)Vector256.GreaterThanOrEqual(key, Vector256.Create(threshold)).ExtractMostSignificantBits();
                 if (mask == 0) continue;
                 key.Store(keys);
             }
