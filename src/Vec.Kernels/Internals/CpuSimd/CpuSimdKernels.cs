@@ -205,18 +205,7 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
                         long panelStride = (long)d * PackedPanels.Width;
                         float* aBlock = aPackedBase + (long)rb * d * RowsPerBlock, cBlock = c + (long)row0 * n + col0;
                         for (int p = 0; p < np; p++)
-                        {
-                            float* panel = bBase + (long)(pb + p) * panelStride, cPanel = cBlock + p * PackedPanels.Width;
-                            if (Width == 512)
-                            {
-                                MicroKernels.Vector512Kernel12x32(aBlock, panel, d, cPanel, n);
-                            }
-                            else
-                            {
-                                MicroKernels.Vector256Kernel6x16(aBlock, panel, d, cPanel, n);
-                                MicroKernels.Vector256Kernel6x16(aBlock, panel + 16, d, cPanel + 16, n);
-                            }
-                        }
+                            PanelBlock(aBlock, bBase + (long)(pb + p) * panelStride, d, cBlock + p * PackedPanels.Width, n);
                         continue;
                     }
                     ComputeTile(a + (long)row0 * d, aPackedBase + (long)rb * d * RowsPerBlock, rows,
@@ -265,20 +254,14 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
         switch (Width)
         {
             case 512 when rows > 3:
+            case 256 when rows > 2:
                 for (int p = 0; p < np; p++)
-                    MicroKernels.Vector512Kernel12x32(aPacked, panels + p * panelStride, d, tile + p * PackedPanels.Width, ldTile);
+                    PanelBlock(aPacked, panels + p * panelStride, d, tile + p * PackedPanels.Width, ldTile);
                 break;
             case 512:
                 for (int r = 0; r < rows; r++)
                     for (int p = 0; p < np; p++)
                         MicroKernels.Vector512Kernel1x32(aRows + (long)r * d, panels + p * panelStride, d, tile + r * ldTile + p * PackedPanels.Width);
-                break;
-            case 256 when rows > 2:
-                for (int p = 0; p < np; p++)
-                {
-                    MicroKernels.Vector256Kernel6x16(aPacked, panels + p * panelStride, d, tile + p * PackedPanels.Width, ldTile);
-                    MicroKernels.Vector256Kernel6x16(aPacked, panels + p * panelStride + 16, d, tile + p * PackedPanels.Width + 16, ldTile);
-                }
                 break;
             case 256:
                 for (int r = 0; r < rows; r++)
@@ -291,6 +274,19 @@ internal sealed partial class CpuSimdKernels : KernelBackendBase
                         MicroKernels.Vector128Kernel1x32(aRows + (long)r * d, panels + p * panelStride, d, tile + r * ldTile + p * PackedPanels.Width);
                 break;
         }
+    }
+
+    /// <summary>One register block of packed rows times one 32-wide panel into <paramref name="c"/> (row stride
+    /// <paramref name="ldc"/>): the 12 x 32 Vector512 kernel, or the 6 x 16 Vector256 kernel on each half of the panel.</summary>
+    private unsafe void PanelBlock(float* aPacked, float* panel, int d, float* c, nint ldc)
+    {
+        if (Width == 512)
+        {
+            MicroKernels.Vector512Kernel12x32(aPacked, panel, d, c, ldc);
+            return;
+        }
+        MicroKernels.Vector256Kernel6x16(aPacked, panel, d, c, ldc);
+        MicroKernels.Vector256Kernel6x16(aPacked, panel + 16, d, c + 16, ldc);
     }
 
     /// <summary>
